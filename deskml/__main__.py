@@ -1,0 +1,5 @@
+import sys
+
+from deskml.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""DeskML's command line: ``deskml`` opens the app, ``deskml SUBCOMMAND`` automates."""

@@ -1,0 +1,91 @@
+"""Errors as data: what happened, what to do next, and an exit code.
+
+Every error DeskML shows a person is a :class:`DeskMLError`. The command line
+prints ``message`` as one paragraph and exits with ``exit_code``; the GUI shows
+``headline`` and ``what_to_do`` and puts ``details`` behind a "Details" expander.
+"""
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Documented exit codes of the ``deskml`` command (docs/inspect.md)."""
+    OK = 0
+    INTERNAL = 1          # a bug in DeskML: the message asks to report it
+    USAGE = 2             # wrong command-line arguments (argparse's own)
+    UNREADABLE = 3        # no such file, a folder, no permission
+    NOT_A_MODEL = 4       # empty, damaged, another kind of file, or a pickle of something else
+    UNSAFE = 5            # the safety scan refused the file
+    NEEDS_CODE = 6        # the model needs the author's own Python code
+    LOAD_FAILED = 7       # the model could not be opened in the safe child process
+    ENGINE = 8            # no container engine answers
+
+
+class DeskMLError(Exception):
+    exit_code = ExitCode.INTERNAL
+    kind = "error"
+
+    def __init__(self, headline: str, what_to_do: str = "", details: str = ""):
+        super().__init__(headline)
+        self.headline = headline
+        self.what_to_do = what_to_do
+        self.details = details
+
+    @property
+    def message(self) -> str:
+        """One paragraph: what happened, then what to do next."""
+        return f"{self.headline} {self.what_to_do}".strip()
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "exit_code": int(self.exit_code), "headline": self.headline,
+                "what_to_do": self.what_to_do, "details": self.details}
+
+
+class FileUnreadable(DeskMLError):
+    exit_code = ExitCode.UNREADABLE
+    kind = "unreadable"
+
+
+class NotAModelFile(DeskMLError):
+    exit_code = ExitCode.NOT_A_MODEL
+    kind = "not-a-model"
+
+
+class UnsafeModelFile(DeskMLError):
+    exit_code = ExitCode.UNSAFE
+    kind = "unsafe"
+
+    def __init__(self, headline, what_to_do="", details="", *, offenders=()):
+        super().__init__(headline, what_to_do, details)
+        self.offenders = list(offenders)
+
+    def to_dict(self):
+        return {**super().to_dict(), "offenders": self.offenders}
+
+
+class NeedsCode(DeskMLError):
+    exit_code = ExitCode.NEEDS_CODE
+    kind = "needs-code"
+
+    def __init__(self, headline, what_to_do="", details="", *, missing=()):
+        super().__init__(headline, what_to_do, details)
+        self.missing = list(missing)   # ["module.Class", ...]
+
+    def to_dict(self):
+        return {**super().to_dict(), "missing": self.missing}
+
+
+class LoadFailed(DeskMLError):
+    exit_code = ExitCode.LOAD_FAILED
+    kind = "load-failed"
+
+
+class EngineUnavailable(DeskMLError):
+    exit_code = ExitCode.ENGINE
+    kind = "engine-unavailable"
+
+
+class SettingsError(DeskMLError):
+    exit_code = ExitCode.USAGE
+    kind = "settings"

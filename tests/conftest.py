@@ -1,0 +1,69 @@
+"""Shared fixtures. Qt runs offscreen; DeskML's folders live in a temporary home."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+TESTS = Path(__file__).resolve().parent
+sys.path.insert(0, str(TESTS))
+ARTIFACTS = TESTS / "artifacts"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def deskml_home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("deskml-home")
+    old = os.environ.get("DESKML_HOME")
+    os.environ["DESKML_HOME"] = str(home)
+    yield home
+    if old is None:
+        os.environ.pop("DESKML_HOME", None)
+    else:
+        os.environ["DESKML_HOME"] = old
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory):
+    from deskml.core.demo import ensure_demo
+
+    return ensure_demo(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture
+def artifacts():
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    """A client of a real container engine. Without one: skip, except in CI,
+    where a Docker test must fail rather than pass by skipping."""
+    from deskml.core.engine import connect
+    from deskml.core.errors import EngineUnavailable
+
+    try:
+        client = connect(os.environ.get("DESKML_DOCKER_HOST", ""))
+    except EngineUnavailable as exc:
+        if _in_ci():
+            pytest.fail(f"CI=true but no container engine answers: {exc.message}")
+        pytest.skip(f"no container engine: {exc.headline}")
+    yield client
+    client.close()
+
+
+def run_cli(*args, cwd=None, timeout=180):
+    """Run ``python -m deskml ...`` as a user would; returns CompletedProcess."""
+    import subprocess
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(TESTS.parent) + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.run([sys.executable, "-m", "deskml", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, env=env, timeout=timeout)
