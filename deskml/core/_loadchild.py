@@ -9,6 +9,7 @@ never unpickles anything itself: whatever this process does, the app survives.
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import pickle
 import sys
@@ -79,20 +80,24 @@ def load_model(req, policy, main_ns):
         return sio.load(path, trusted=req["skops_trusted"])
     from .modelfile import open_stream
     if fmt == "joblib":
-        from joblib.numpy_pickle import NumpyUnpickler
+        from joblib.numpy_pickle import NumpyUnpickler as Base
+    else:
+        Base = pickle.Unpickler
 
-        with open_stream(Path(path), req.get("compression")) as fobj:
+    class Restricted(Base):
+        def find_class(self, module, name):
+            return checked(module, name)
+
+    checked = _make_find_class(policy, main_ns, lambda m, n: pickle.Unpickler.find_class(probe, m, n))
+    probe = pickle.Unpickler(io.BytesIO(b""))
+    with open_stream(Path(path), req.get("compression")) as fobj:
+        if fmt == "joblib":
             try:
-                u = NumpyUnpickler(path, fobj, True, mmap_mode=None)
+                u = Restricted(path, fobj, True, mmap_mode=None)
             except TypeError:  # joblib before 1.5 has no ensure_native_byte_order
-                u = NumpyUnpickler(path, fobj, mmap_mode=None)
-            u.find_class = _make_find_class(policy, main_ns, pickle._Unpickler.find_class.__get__(u))
-            return u.load()
-    # plain pickle, possibly compressed
-    with open_stream(Path(path), req.get("compression")) as f:
-        u = pickle.Unpickler(f)
-        base = pickle.Unpickler.find_class.__get__(u)
-        u.find_class = _make_find_class(policy, main_ns, base)
+                u = Restricted(path, fobj, mmap_mode=None)
+        else:
+            u = Restricted(fobj)
         return u.load()
 
 

@@ -151,6 +151,11 @@ class _Machine:
                 raise ScanError("imports a name that is computed, not written in the file",
                                 unsafe_feature=True)
             return self._ref(args[0], args[1], pos)
+        if func.name == "encode" and func.module in ("_codecs", "codecs"):
+            if not (isinstance(args, tuple) and len(args) == 2 and isinstance(args[0], str)
+                    and args[1] in ("latin1", "latin-1")):
+                raise ScanError("uses a text codec in a way models never do", unsafe_feature=True)
+            return args[0].encode("latin1")  # the bytes it stands for
         return Built(func, args)
 
     @staticmethod
@@ -233,13 +238,15 @@ class _Machine:
             for op, arg, pos in pickletools.genops(self.stream):
                 res.opcodes += 1
                 name = op.name
+                if op.proto > res.protocol and self.depth == 0:
+                    res.protocol = op.proto  # protocols 0 and 1 have no header
                 if name == "STOP":
                     if len(self.stack) != 1 or self.metastack:
                         raise ScanError("the pickle ends with a damaged stack")
                     return self.stack[0]
                 if name == "PROTO":
                     if self.depth == 0:
-                        res.protocol = arg
+                        res.protocol = max(res.protocol, arg)
                     if arg > 5:
                         raise ScanError(f"pickle protocol {arg} is unknown")
                 elif name == "FRAME":

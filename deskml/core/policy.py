@@ -102,6 +102,9 @@ _ALLOWED_EXACT = {
                  "list", "dict", "tuple", "int", "float", "bool", "str", "bytes",
                  "NoneType"},  # skops names None's type
     "copyreg": {"_reconstructor", "__newobj__", "__newobj_ex__"},
+    # protocols 0-2 write bytes as encode(text, 'latin1'); the scan refuses other codecs
+    "_codecs": {"encode"},
+    "codecs": {"encode"},
     "collections": {"OrderedDict", "defaultdict", "deque", "Counter"},
     "functools": {"partial"},
     "datetime": {"datetime", "date", "time", "timedelta", "timezone"},
@@ -114,7 +117,8 @@ _ALLOWED_EXACT = {
     "numpy._core.numeric": {"_frombuffer"},
     "numpy.core": {"_ufunc_reconstruct"},
     "numpy._core": {"_ufunc_reconstruct"},
-    "numpy.ma.core": {"_mareconstruct", "MaskedArray"},
+    "numpy.ma.core": {"_mareconstruct", "MaskedArray", "MaskedConstant"},
+    "numpy.ma": {"_mareconstruct", "MaskedArray", "MaskedConstant"},
     "numpy.random": {"__RandomState_ctor"},
     "numpy.random._pickle": {"__randomstate_ctor", "__bit_generator_ctor", "__generator_ctor"},
     "numpy.random.mtrand": {"RandomState"},
@@ -129,7 +133,7 @@ _ALLOWED_EXACT = {
 _DUNDER_OK = frozenset({"__newobj__", "__newobj_ex__", "__randomstate_ctor", "__bit_generator_ctor",
                         "__generator_ctor", "__RandomState_ctor"})
 #: Where the objects a model file may use are really defined.
-_SAFE_ORIGINS = frozenset({"sklearn", "numpy", "scipy", "joblib", "pandas", "copyreg",
+_SAFE_ORIGINS = frozenset({"sklearn", "numpy", "scipy", "joblib", "pandas", "copyreg", "_codecs", "codecs",
                            "collections", "functools", "datetime", "decimal", *KNOWN_LIBRARIES})
 
 _SPARSE_CLASS = re.compile(r"^(csr|csc|coo|bsr|dia|dok|lil)_(matrix|array)$")
