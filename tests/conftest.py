@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Qt's QSettings (recent files) must not touch the real user's config
+os.environ["XDG_CONFIG_HOME"] = __import__("tempfile").mkdtemp(prefix="deskml-xdg-")
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
 ARTIFACTS = TESTS / "artifacts"

@@ -150,8 +150,8 @@ def scan_file(path: Path, sniffed: modelfile.Sniffed, policy: Policy | None = No
         raise _scan_error(path, sniffed, exc) from None
     except modelfile.decompression_errors() as exc:
         raise NotAModelFile(
-            f"{path.name} is compressed but its data is damaged or cut short ({exc}).",
-            "The copy or download probably failed: ask for the file again.") from None
+            f"{path.name} is compressed but its data is damaged or cut short.",
+            "The copy or download probably failed: ask for the file again.", details=str(exc)) from None
     refs = list(res.refs)
     fmt = "joblib" if any(n == "NumpyArrayWrapper" for _, n in refs) or sniffed.compression else "pickle"
     return StaticScan(fmt, sniffed.compression, res.protocol, refs, res.sklearn_version, res.top)
@@ -165,12 +165,8 @@ def _scan_error(path: Path, sniffed: modelfile.Sniffed, exc: picklescan.ScanErro
             "and which could hide code that runs on your computer.",
             "Ask the sender for a clean copy saved with joblib.dump or skops.",
             details=str(exc))
-    if exc.truncated:
-        return NotAModelFile(
-            f"{name} is cut short: it ends before the model is complete.",
-            "It probably did not finish copying or downloading: ask for the file again.",
-            details=str(exc))
-    if not sniffed.compression:
+    if not sniffed.compression and (exc.partial is None or exc.partial.opcodes <= 2):
+        # stopped at the first bytes: text that happens to start like a pickle
         with open(path, "rb") as f:
             kind = modelfile.describe_text(f.read(64 * 1024))
         if kind:
@@ -178,6 +174,11 @@ def _scan_error(path: Path, sniffed: modelfile.Sniffed, exc: picklescan.ScanErro
                 f"{name} is {kind}, not a model file.",
                 "Choose the model file itself (it usually ends in .joblib, .pkl or .skops). "
                 + modelfile.DEPLOYS_SKLEARN)
+    if exc.truncated:
+        return NotAModelFile(
+            f"{name} is cut short: it ends before the model is complete.",
+            "It probably did not finish copying or downloading: ask for the file again.",
+            details=str(exc))
     return NotAModelFile(
         f"{name} is not a model file DeskML can read: its content is damaged or of another kind.",
         "Check that you chose the right file; if so, ask for it again. " + modelfile.DEPLOYS_SKLEARN,

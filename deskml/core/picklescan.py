@@ -277,8 +277,10 @@ class _Machine:
             text = str(exc)
             trunc = any(t in text for t in ("not enough data", "but only", "no newline found"))
             raise ScanError(f"the data is not a readable pickle ({text})", truncated=trunc) from None
+        except EOFError as exc:  # a compressed stream that ends early
+            raise ScanError(f"the data ends early ({exc})", truncated=True) from None
         except (UnicodeDecodeError, OverflowError, TypeError, KeyError, MemoryError,
-                EOFError, RecursionError) as exc:
+                RecursionError) as exc:
             raise ScanError(f"the data is not a readable pickle ({exc})") from None
         raise ScanError("the file ends before the pickle is complete", truncated=True)
 

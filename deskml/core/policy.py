@@ -136,6 +136,8 @@ _DUNDER_OK = frozenset({"__newobj__", "__newobj_ex__", "__randomstate_ctor", "__
 _SAFE_ORIGINS = frozenset({"sklearn", "numpy", "scipy", "joblib", "pandas", "copyreg", "_codecs", "codecs",
                            "collections", "functools", "datetime", "decimal", *KNOWN_LIBRARIES})
 
+_PANDAS_CLASS = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+_PANDAS_IO_CLASSES = frozenset({"ExcelFile", "ExcelWriter", "HDFStore"})
 _SPARSE_CLASS = re.compile(r"^(csr|csc|coo|bsr|dia|dok|lil)_(matrix|array)$")
 _STATS_CLASS = re.compile(r"^(rv_frozen|rv_continuous_frozen|rv_discrete_frozen|[a-z0-9_]+_gen)$")
 
@@ -243,6 +245,8 @@ class Policy:
             return Judgement(Verdict.ALLOWED, module, name)
         if (_under(module, "pandas.core") or _under(module, "pandas._libs")) and not name.startswith(("read_", "to_")):
             return Judgement(Verdict.ALLOWED, module, name)
+        if module in ("pandas", "pandas.arrays") and _PANDAS_CLASS.match(name) and name not in _PANDAS_IO_CLASSES:
+            return Judgement(Verdict.ALLOWED, module, name)  # pandas 3 pickles frames as pandas.DataFrame
         if top in KNOWN_LIBRARIES:
             return Judgement(Verdict.KNOWN_LIB, module, name)
 

@@ -1,0 +1,26 @@
+"""Start the app: ``deskml`` (optionally with a model file, or --demo)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def run_app(file: str | None = None, demo: bool = False) -> int:
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import MainWindow
+    from .resources import icon
+
+    QApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("DeskML")
+    app.setOrganizationName("DeskML")
+    app.setWindowIcon(icon("deskml"))
+    window = MainWindow()
+    window.show()
+    if file:
+        QTimer.singleShot(0, lambda: window.open_file(Path(file).expanduser()))
+    elif demo:
+        QTimer.singleShot(0, window.open_demo)
+    return app.exec()

@@ -1,0 +1,211 @@
+"""The main window: drop a model file (anywhere), learn safely what it is.
+
+The Package, Start and Try-it steps, the model list and the dashboard come
+with later work (issues 3 and 4); this window is the home they build on.
+"""
+from __future__ import annotations
+
+import logging
+import traceback
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QProgressBar, QPushButton,
+                               QScrollArea, QVBoxLayout, QWidget)
+
+from ..core.errors import DeskMLError
+from ..core.inspection import ModelInfo, inspect_file
+from . import workers
+from .resources import icon
+from .widgets.drop_zone import DropZone, dropped_file
+from .widgets.message import MessageBanner
+from .widgets.model_report import ModelReport
+
+log = logging.getLogger(__name__)
+MODEL_FILTER = "Model files (*.joblib *.pkl *.pickle *.skops *.gz *.z *.bz2 *.xz *.lzma);;All files (*)"
+MAX_RECENT = 8
+
+
+class MainWindow(QMainWindow):
+    inspection_finished = Signal(object)   # ModelInfo or DeskMLError: for tests and later pages
+
+    def __init__(self, demo_provider=None):
+        super().__init__()
+        self.setWindowTitle("DeskML")
+        self.setWindowIcon(icon("deskml"))
+        self.setAcceptDrops(True)
+        self.resize(900, 760)
+        self._demo_provider = demo_provider
+        self._worker = None
+        self._outcome = None
+        self.current: ModelInfo | None = None
+        self.settings = QSettings("DeskML", "DeskML")
+
+        title = QLabel("Put a model to work on your computer")
+        font = title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.6)
+        font.setBold(True)
+        title.setFont(font)
+        subtitle = QLabel("Drop the model file you were given. DeskML checks it is safe, "
+                          "then tells you what it predicts and which inputs it needs.")
+        subtitle.setWordWrap(True)
+
+        self.drop_zone = DropZone()
+        self.drop_zone.choose_requested.connect(self.choose_file)
+        self.demo_button = QPushButton("Try the demo model")
+        self.demo_button.setToolTip("A coffee shop's model that predicts whether a customer comes back")
+        self.demo_button.clicked.connect(self.open_demo)
+        demo_row = QHBoxLayout()
+        demo_row.addStretch(1)
+        demo_row.addWidget(QLabel("No model at hand?"))
+        demo_row.addWidget(self.demo_button)
+
+        self.busy = QWidget()
+        self.busy_label = QLabel()
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setRange(0, 0)
+        self.busy_bar.setMaximumWidth(220)
+        busy_row = QHBoxLayout(self.busy)
+        busy_row.setContentsMargins(0, 0, 0, 0)
+        busy_row.addWidget(self.busy_bar)
+        busy_row.addWidget(self.busy_label, 1)
+        self.busy.hide()
+
+        self.message = MessageBanner()
+        self.message.hide()
+        self.report = ModelReport()
+        self.report.hide()
+
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(28, 24, 28, 24)
+        layout.setSpacing(14)
+        layout.addWidget(title)
+        layout.addWidget(subtitle)
+        layout.addWidget(self.drop_zone)
+        layout.addLayout(demo_row)
+        layout.addWidget(self.busy)
+        layout.addWidget(self.message)
+        layout.addWidget(self.report, 1)
+        layout.addStretch(0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.NoFrame)
+        scroll.setWidget(page)
+        self.setCentralWidget(scroll)
+        self._build_menu()
+        self.statusBar().showMessage("Ready")
+
+    # -- menu --------------------------------------------------------------
+    def _build_menu(self):
+        menu = self.menuBar().addMenu("&File")
+        open_action = QAction("&Open model file…", self, shortcut=QKeySequence.Open)
+        open_action.triggered.connect(self.choose_file)
+        menu.addAction(open_action)
+        self.recent_menu = menu.addMenu("Open &recent")
+        demo_action = QAction("Try the &demo model", self)
+        demo_action.triggered.connect(self.open_demo)
+        menu.addAction(demo_action)
+        menu.addSeparator()
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence.Quit)
+        quit_action.triggered.connect(self.close)
+        menu.addAction(quit_action)
+        self._refresh_recent()
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent_files", [])
+        if isinstance(value, str):
+            value = [value]
+        return [v for v in (value or []) if isinstance(v, str)]
+
+    def _remember(self, path: Path):
+        files = [str(path)] + [f for f in self.recent_files() if f != str(path)]
+        self.settings.setValue("recent_files", files[:MAX_RECENT])
+        self._refresh_recent()
+
+    def _refresh_recent(self):
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for f in files:
+            action = self.recent_menu.addAction(Path(f).name)
+            action.setToolTip(f)
+            action.triggered.connect(lambda _=False, f=f: self.open_file(Path(f)))
+        self.recent_menu.setEnabled(bool(files))
+
+    # -- drag and drop anywhere on the window --------------------------------
+    def dragEnterEvent(self, event):
+        # Take any drop of files, so a wrong one gets an explanation rather
+        # than a silent "forbidden" cursor.
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+            self.drop_zone.set_hover(True)
+        else:
+            event.ignore()
+
+    def dragLeaveEvent(self, event):
+        self.drop_zone.set_hover(False)
+
+    def dropEvent(self, event):
+        self.drop_zone.set_hover(False)
+        path, why = dropped_file(event.mimeData())
+        if path is None:
+            self.message.show_message("DeskML cannot open that.", why, level="warning")
+            return
+        event.acceptProposedAction()
+        self.open_file(path)
+
+    # -- opening -------------------------------------------------------------
+    def choose_file(self):
+        start = str(Path(self.recent_files()[0]).parent) if self.recent_files() else str(Path.home())
+        name, _ = QFileDialog.getOpenFileName(self, "Choose a model file", start, MODEL_FILTER)
+        if name:
+            self.open_file(Path(name))
+
+    def open_demo(self):
+        provider = self._demo_provider
+        if provider is None:
+            from ..core.demo import ensure_demo
+            provider = ensure_demo
+        self._run(lambda: inspect_file(provider().model), "Preparing the demo model…")
+
+    def open_file(self, path: Path):
+        self._remember(Path(path))
+        self._run(lambda: inspect_file(path), f"Checking that {Path(path).name} is safe…")
+
+    def _run(self, job, text: str):
+        if self._worker is not None:
+            return  # one inspection at a time; the button state says so
+        self.message.hide()
+        self.report.hide()
+        self.busy_label.setText(text)
+        self.busy.show()
+        self.drop_zone.setEnabled(False)
+        self.demo_button.setEnabled(False)
+        self.statusBar().showMessage(text)
+        self._worker = workers.start(job, on_done=self._show_info, on_error=self._show_error)
+        self._worker.finished.connect(self._job_finished)
+
+    def _job_finished(self):
+        self._worker = None
+        self.busy.hide()
+        self.drop_zone.setEnabled(True)
+        self.demo_button.setEnabled(True)
+        outcome, self._outcome = self._outcome, None
+        self.inspection_finished.emit(outcome)
+
+    def _show_info(self, info: ModelInfo):
+        self.current = self._outcome = info
+        self.report.show_info(info)
+        self.statusBar().showMessage(f"{info.file_name}: safe to open")
+
+    def _show_error(self, exc: Exception):
+        if isinstance(exc, DeskMLError):
+            self.message.show_message(exc.headline, exc.what_to_do, exc.details)
+        else:
+            log.error("inspection failed", exc_info=exc)
+            details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            self.message.show_message("DeskML hit an unexpected problem (a bug, not your doing).",
+                                      "Please send the details below to the DeskML developers.", details)
+        self.statusBar().showMessage("The file was not opened")
+        self._outcome = exc

@@ -1,0 +1,71 @@
+"""An inline message: icon, headline, what to do next, and a Details expander."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QToolButton,
+                               QVBoxLayout, QWidget)
+
+from ..resources import icon
+
+
+class MessageBanner(QFrame):
+    """Shows a DeskMLError (or any error) in plain words; technical text hides
+    behind Details."""
+
+    STYLES = {
+        "error": ("refused", "#fef2f2", "#991b1b"),
+        "warning": ("warning", "#fffbeb", "#92400e"),
+    }
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("MessageBanner")
+        self.setFrameShape(QFrame.StyledPanel)
+        self._icon = QLabel()
+        self._icon.setFixedSize(40, 40)
+        self.headline = QLabel()
+        self.headline.setWordWrap(True)
+        self.headline.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        font = self.headline.font()
+        font.setBold(True)
+        self.headline.setFont(font)
+        self.what_to_do = QLabel()
+        self.what_to_do.setWordWrap(True)
+        self.details_button = QToolButton(text="Details")
+        self.details_button.setCheckable(True)
+        self.details_button.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        self.details_button.setArrowType(Qt.RightArrow)
+        self.details = QPlainTextEdit()
+        self.details.setReadOnly(True)
+        self.details.setVisible(False)
+        self.details.setMaximumHeight(140)
+        self.details_button.toggled.connect(self._toggle_details)
+
+        text = QVBoxLayout()
+        text.setSpacing(6)
+        text.addWidget(self.headline)
+        text.addWidget(self.what_to_do)
+        text.addWidget(self.details_button, alignment=Qt.AlignLeft)
+        text.addWidget(self.details)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(14, 12, 14, 12)
+        row.setSpacing(12)
+        row.addWidget(self._icon, alignment=Qt.AlignTop)
+        row.addLayout(text, 1)
+
+    def _toggle_details(self, on: bool):
+        self.details.setVisible(on)
+        self.details_button.setArrowType(Qt.DownArrow if on else Qt.RightArrow)
+
+    def show_message(self, headline: str, what_to_do: str = "", details: str = "", level: str = "error"):
+        icon_name, bg, fg = self.STYLES[level]
+        self._icon.setPixmap(icon(icon_name).pixmap(40, 40))
+        self.setStyleSheet(f"#MessageBanner {{ background: {bg}; border: 1px solid {fg}; border-radius: 8px; }}"
+                           f"#MessageBanner QLabel {{ color: {fg}; background: transparent; }}")
+        self.headline.setText(headline)
+        self.what_to_do.setText(what_to_do)
+        self.what_to_do.setVisible(bool(what_to_do))
+        self.details.setPlainText(details)
+        self.details_button.setVisible(bool(details))
+        self.details_button.setChecked(False)
+        self.show()

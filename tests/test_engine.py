@@ -1,0 +1,62 @@
+"""Talks to the real container engine (in CI: Docker Engine from Debian's docker.io)."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from conftest import run_cli
+from deskml.core.engine import connect, engine_info, image_present
+from deskml.core.errors import EngineUnavailable, ExitCode
+from deskml.core.settings import Settings
+
+pytestmark = pytest.mark.docker
+
+OFFLINE_BASE = "deskml-base/python:{python}"
+
+
+def test_engine_answers_and_sees_the_offline_base_image(docker_client):
+    info = engine_info(docker_client)
+    assert info.kind in ("Docker Engine", "Docker Desktop", "Podman") and info.version
+    base = OFFLINE_BASE.format(python="3.11")
+    assert image_present(docker_client, base), f"{base} is missing: run .ci/base-image"
+    # the image really has Python and venv: run it once
+    out = docker_client.containers.run(base, ["python3", "-c", "import venv, sys; print(sys.version_info[:2])"],
+                                       remove=True, network_disabled=True)
+    assert out.decode().strip() == "(3, 11)"
+
+
+def test_base_image_setting_and_environment(monkeypatch):
+    s = Settings()
+    monkeypatch.delenv("DESKML_BASE_IMAGE", raising=False)
+    assert s.base_image_for("3.11") == "python:3.11-slim"
+    monkeypatch.setenv("DESKML_BASE_IMAGE", OFFLINE_BASE)
+    assert s.base_image_for("3.9") == "deskml-base/python:3.9"
+
+
+def test_cli_engine_reports_base_image(docker_client):
+    env_base = OFFLINE_BASE
+    os.environ["DESKML_BASE_IMAGE"] = env_base
+    try:
+        proc = run_cli("engine", "--json")
+    finally:
+        os.environ.pop("DESKML_BASE_IMAGE")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["base_image"] == "deskml-base/python:3.11" and doc["base_image_present"] is True
+
+
+def test_no_engine_is_a_clear_message(tmp_path):
+    with pytest.raises(EngineUnavailable) as err:
+        connect(f"unix://{tmp_path}/no-docker.sock", timeout=2)
+    assert "not installed, or not started" in err.value.message
+    os.environ["DESKML_HOME"], home = str(tmp_path), os.environ["DESKML_HOME"]
+    try:
+        (tmp_path / "config").mkdir()
+        (tmp_path / "config" / "settings.json").write_text(json.dumps({"docker_host": f"unix://{tmp_path}/x.sock"}))
+        proc = run_cli("engine")
+    finally:
+        os.environ["DESKML_HOME"] = home
+    assert proc.returncode == ExitCode.ENGINE and "Traceback" not in proc.stderr
+    assert "Docker" in proc.stderr
