@@ -234,60 +234,81 @@ class _Machine:
         if self.depth > 4:
             raise ScanError("arrays are nested too deeply")
         res = self.result
+        memo = self.memo
+        constants, fixed, step = _CONSTANTS, _FIXED, self._step
+        proto = res.protocol
+        count = 0
         try:
-            for op, arg, pos in pickletools.genops(self.stream):
-                res.opcodes += 1
+            for op, arg, pos in pickletools.genops(_Reader(self.stream)):
+                count += 1
                 name = op.name
-                if op.proto > res.protocol and self.depth == 0:
-                    res.protocol = op.proto  # protocols 0 and 1 have no header
-                if name == "STOP":
+                if op.proto > proto:
+                    proto = op.proto  # protocols 0 and 1 have no header
+                if name in constants:
+                    if isinstance(arg, (bytes, bytearray)):
+                        if len(arg) > SMALL_ARRAY_BYTES:
+                            arg = _BigBytes(len(arg))
+                        elif name == "BYTEARRAY8":
+                            arg = bytearray(arg)
+                    self.stack.append(arg)
+                elif name == "MEMOIZE":
+                    if not self.stack:
+                        raise ScanError("the pickle stack underflows")
+                    memo[len(memo)] = self.stack[-1]
+                elif name == "STOP":
                     if len(self.stack) != 1 or self.metastack:
                         raise ScanError("the pickle ends with a damaged stack")
                     return self.stack[0]
-                if name == "PROTO":
-                    if self.depth == 0:
-                        res.protocol = max(res.protocol, arg)
-                    if arg > 5:
-                        raise ScanError(f"pickle protocol {arg} is unknown")
-                elif name == "FRAME":
-                    pass
-                elif name in _CONSTANTS:
-                    if isinstance(arg, (bytes, bytearray)) and len(arg) > SMALL_ARRAY_BYTES:
-                        arg = _BigBytes(len(arg))
-                    elif name == "BYTEARRAY8":
-                        arg = bytearray(arg)
-                    self.stack.append(arg)
-                elif name in _FIXED:
-                    self.stack.append(_FIXED[name]())
+                elif name in fixed:
+                    self.stack.append(fixed[name]())
                 elif name == "MARK":
                     self.metastack.append(self.stack)
                     self.stack = []
+                elif name == "PROTO":
+                    if arg > 5:
+                        raise ScanError(f"pickle protocol {arg} is unknown")
+                    proto = max(proto, arg)
+                elif name == "FRAME":
+                    pass
                 elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
                     n = int(name[-1])
-                    if len(self.stack) < n or MARK in self.stack[-n:]:
+                    stack = self.stack
+                    if len(stack) < n:
                         raise ScanError("the pickle stack underflows")
-                    items = tuple(self.stack[-n:])
-                    del self.stack[-n:]
-                    self.stack.append(items)
+                    items = tuple(stack[-n:])
+                    del stack[-n:]
+                    stack.append(items)
                 else:
-                    self._step(name, arg, pos)
+                    step(name, arg, pos)
         except ScanError:
             raise
+        except EOFError as exc:  # a compressed stream that ends early
+            raise ScanError(f"the data ends early ({exc})", truncated=True) from None
         except ValueError as exc:  # genops: bad opcode, bad argument, truncated read
             text = str(exc)
             trunc = any(t in text for t in ("not enough data", "but only", "no newline found"))
             raise ScanError(f"the data is not a readable pickle ({text})", truncated=trunc) from None
-        except EOFError as exc:  # a compressed stream that ends early
-            raise ScanError(f"the data ends early ({exc})", truncated=True) from None
         except (UnicodeDecodeError, OverflowError, TypeError, KeyError, MemoryError,
                 RecursionError) as exc:
             raise ScanError(f"the data is not a readable pickle ({exc})") from None
+        finally:
+            res.opcodes += count
+            if self.depth == 0:
+                res.protocol = proto
         raise ScanError("the file ends before the pickle is complete", truncated=True)
 
     def _step(self, name, arg, pos):
         """Opcodes that rebuild containers, use the memo, import or call."""
         stack = self.stack
-        if name in ("TUPLE", "LIST", "DICT", "FROZENSET"):
+        if name in ("BINPUT", "PUT", "LONG_BINPUT"):
+            if not stack:
+                raise ScanError("the pickle stack underflows")
+            self.memo[arg] = stack[-1]
+        elif name in ("BINGET", "GET", "LONG_BINGET"):
+            if arg not in self.memo:
+                raise ScanError("the pickle refers to a value it never stored")
+            stack.append(self.memo[arg])
+        elif name in ("TUPLE", "LIST", "DICT", "FROZENSET"):
             items = self._pop_mark()
             if name == "TUPLE":
                 self.stack.append(tuple(items))
@@ -327,18 +348,6 @@ class _Machine:
             if not stack:
                 raise ScanError("the pickle stack underflows")
             stack.append(stack[-1])
-        elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
-            if not stack:
-                raise ScanError("the pickle stack underflows")
-            self.memo[arg] = stack[-1]
-        elif name == "MEMOIZE":
-            if not stack:
-                raise ScanError("the pickle stack underflows")
-            self.memo[len(self.memo)] = stack[-1]
-        elif name in ("GET", "BINGET", "LONG_BINGET"):
-            if arg not in self.memo:
-                raise ScanError("the pickle refers to a value it never stored")
-            stack.append(self.memo[arg])
         elif name == "GLOBAL":
             module, _, gname = arg.partition(" ")
             stack.append(self._ref(module, gname, pos))
@@ -402,6 +411,16 @@ _FIXED = {
     "NONE": lambda: None, "NEWTRUE": lambda: True, "NEWFALSE": lambda: False,
     "EMPTY_LIST": list, "EMPTY_SET": list, "EMPTY_DICT": dict, "EMPTY_TUPLE": tuple,
 }
+
+
+class _Reader:
+    """The stream as genops sees it: no tell(), which genops would call for
+    every opcode only to report positions the scan does not need."""
+    __slots__ = ("read", "readline")
+
+    def __init__(self, stream):
+        self.read = stream.read
+        self.readline = stream.readline
 
 
 class _BigBytes:
