@@ -60,3 +60,21 @@ def test_no_engine_is_a_clear_message(tmp_path):
         os.environ["DESKML_HOME"] = home
     assert proc.returncode == ExitCode.ENGINE and "Traceback" not in proc.stderr
     assert "Docker" in proc.stderr
+
+
+def test_ci_mode_fails_instead_of_skipping_without_engine(tmp_path):
+    """With CI=true and no engine, a Docker test fails; without CI it skips."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    target = "tests/test_engine.py::test_engine_answers_and_sees_the_offline_base_image"
+    env = dict(os.environ, DESKML_DOCKER_HOST=f"unix://{tmp_path}/none.sock")
+    ci = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", target],
+                        cwd=root, env={**env, "CI": "true"}, capture_output=True, text=True, timeout=120)
+    assert ci.returncode == 1 and "CI=true but no container engine answers" in ci.stdout
+    env.pop("CI", None)
+    local = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", target],
+                           cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert local.returncode == 0 and "1 skipped" in local.stdout

@@ -119,3 +119,57 @@ def test_input_rows_in_words(demo):
     rows = input_rows(inspect_file(demo.model))
     assert rows[0][1] == "Number" and rows[0][2].startswith("for example")
     assert ("loyalty_card", "Choice", "no, yes") in rows
+
+
+def test_needs_code_offers_to_add_it(window, qtbot, tmp_path, monkeypatch, artifacts):
+    from PySide6.QtWidgets import QFileDialog
+
+    from test_inspect_models import _custom_model
+
+    path, code = _custom_model(tmp_path, main=False)
+    with qtbot.waitSignal(window.inspection_finished, timeout=60_000):
+        window.open_file(path)
+    banner = window.message
+    assert banner.isVisible() and "BasketRatio" in banner.headline.text()
+    assert banner.action_button.isVisible() and banner.action_button.text() == "Add the model's code…"
+    qtbot.wait(50)
+    window.grab().save(str(artifacts / "home-needs-code.png"))
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: ([str(code)], "Python files (*.py)"))
+    with qtbot.waitSignal(window.inspection_finished, timeout=60_000) as sig:
+        qtbot.mouseClick(banner.action_button, Qt.LeftButton)
+    assert isinstance(sig.args[0], ModelInfo) and window.report.isVisible()
+    # its first step is the author's own class, which does not record its inputs
+    assert window.report.inputs_title.text() == "The file does not say which inputs it needs; reference data can tell."
+
+
+def test_unknown_library_offers_trust_dangerous_does_not(window, qtbot, tmp_path):
+    odd = tmp_path / "odd.pkl"
+    odd.write_bytes(b"\x80\x02c_pytest.outcomes\nExit\n)\x81.")
+    with qtbot.waitSignal(window.inspection_finished, timeout=60_000):
+        window.open_file(odd)
+    assert window.message.action_button.isVisible()
+    assert window.message.action_button.text() == "Trust _pytest and open"
+    canary = tmp_path / "CANARY"
+    evil = malicious.RAW[0].make(tmp_path, canary)
+    with qtbot.waitSignal(window.inspection_finished, timeout=60_000):
+        window.open_file(evil)
+    assert not window.message.action_button.isVisible()  # no way to trust os.system
+
+
+def test_app_opens_the_file_given_on_the_command_line(qtbot, demo, monkeypatch):
+    """`deskml FILE` (what double-clicking a model file will run) opens it."""
+    from deskml.gui import app as app_module
+
+    seen = {}
+
+    def fake_exec(self):
+        window = next(w for w in QApplication.topLevelWidgets()
+                      if isinstance(w, MainWindow) and w.isVisible())
+        qtbot.waitUntil(lambda: window.report.isVisible(), timeout=60_000)
+        seen["title"] = window.report.verdict.text()
+        window.close()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", fake_exec)
+    assert app_module.run_app(file=str(demo.model)) == 0
+    assert seen["title"] == f"{demo.model.name} is safe to open"

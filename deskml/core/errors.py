@@ -26,11 +26,16 @@ class DeskMLError(Exception):
     exit_code = ExitCode.INTERNAL
     kind = "error"
 
-    def __init__(self, headline: str, what_to_do: str = "", details: str = ""):
+    def __init__(self, headline: str, what_to_do: str = "", details: str = "", app_hint: str = ""):
         super().__init__(headline)
         self.headline = headline
-        self.what_to_do = what_to_do
+        self.what_to_do = what_to_do   # for the command line
         self.details = details
+        self._app_hint = app_hint      # for the window, where it differs (buttons, not flags)
+
+    @property
+    def app_hint(self) -> str:
+        return self._app_hint or self.what_to_do
 
     @property
     def message(self) -> str:
@@ -56,20 +61,21 @@ class UnsafeModelFile(DeskMLError):
     exit_code = ExitCode.UNSAFE
     kind = "unsafe"
 
-    def __init__(self, headline, what_to_do="", details="", *, offenders=()):
-        super().__init__(headline, what_to_do, details)
+    def __init__(self, headline, what_to_do="", details="", *, offenders=(), trustable=(), app_hint=""):
+        super().__init__(headline, what_to_do, details, app_hint)
         self.offenders = list(offenders)
+        self.trustable = list(trustable)  # modules the user may choose to trust (never the dangerous ones)
 
     def to_dict(self):
-        return {**super().to_dict(), "offenders": self.offenders}
+        return {**super().to_dict(), "offenders": self.offenders, "trustable": self.trustable}
 
 
 class NeedsCode(DeskMLError):
     exit_code = ExitCode.NEEDS_CODE
     kind = "needs-code"
 
-    def __init__(self, headline, what_to_do="", details="", *, missing=()):
-        super().__init__(headline, what_to_do, details)
+    def __init__(self, headline, what_to_do="", details="", *, missing=(), app_hint=""):
+        super().__init__(headline, what_to_do, details, app_hint)
         self.missing = list(missing)   # ["module.Class", ...]
 
     def to_dict(self):

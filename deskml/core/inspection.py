@@ -114,6 +114,8 @@ class ModelInfo:
     def needs(self) -> str:
         """One sentence: the inputs it needs."""
         n = len(self.inputs)
+        if not n:
+            return "The file does not say which inputs it needs; reference data can tell."
         return (f"It needs {n} input{'s' if n != 1 else ''}"
                 + (": " + ", ".join(f"{i['name']} ({i['kind']})" for i in self.inputs[:8])
                    + (" …" if n > 8 else "") if n else "") + ".")
@@ -254,8 +256,10 @@ def judge(path: Path, scan: StaticScan, policy: Policy, strict: bool = False):
             f"DeskML did not open {name}: it uses {', '.join(j.dotted for j in untrusted[:4])} "
             f"from {', '.join(mods)}, a library DeskML does not know.",
             "If you know this library and trust where the file comes from, open it again with "
-            + " ".join(f"--trust {m}" for m in mods) + " (in the app: Trust this library).",
-            offenders=[j.dotted for j in untrusted])
+            + " ".join(f"--trust {m}" for m in mods) + ".",
+            offenders=[j.dotted for j in untrusted], trustable=mods,
+            app_hint="If you know this library and trust where the file comes from, use the Trust button. "
+                     "Otherwise, ask the sender which library the model was made with.")
     if custom and not strict:
         missing = [j.dotted for j in custom]
         mods = sorted({top_package(j.module) for j in custom})
@@ -264,9 +268,11 @@ def judge(path: Path, scan: StaticScan, policy: Policy, strict: bool = False):
         classes = ", ".join(j.name for j in custom[:5])
         raise NeedsCode(
             f"{name} needs Python code that is not on this computer: {classes}, from {where}.",
-            "Ask the author for the .py file that defines it and add it with --code FILE.py "
-            "(in the app: Add the model's code). DeskML will then use the same file in the build.",
-            missing=missing)
+            "Ask the author for the .py file that defines it and add it with --code FILE.py. "
+            "DeskML will use the same file in the build.",
+            missing=missing,
+            app_hint="Ask the author for the .py file that defines it, then choose it with "
+                     "Add the model's code. DeskML will use the same file when it packages the model.")
     return libs
 
 

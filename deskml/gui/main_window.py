@@ -14,13 +14,14 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QProgressBar, QPushButton,
                                QScrollArea, QVBoxLayout, QWidget)
 
-from ..core.errors import DeskMLError
+from ..core.errors import DeskMLError, NeedsCode, UnsafeModelFile
 from ..core.inspection import ModelInfo, inspect_file
 from . import workers
 from .resources import icon
 from .widgets.drop_zone import DropZone, dropped_file
 from .widgets.message import MessageBanner
 from .widgets.model_report import ModelReport
+from .widgets.style import heading
 
 log = logging.getLogger(__name__)
 MODEL_FILTER = "Model files (*.joblib *.pkl *.pickle *.skops *.gz *.z *.bz2 *.xz *.lzma);;All files (*)"
@@ -39,14 +40,11 @@ class MainWindow(QMainWindow):
         self._demo_provider = demo_provider
         self._worker = None
         self._outcome = None
+        self._last = (None, [], [])
         self.current: ModelInfo | None = None
         self.settings = QSettings("DeskML", "DeskML")
 
-        title = QLabel("Put a model to work on your computer")
-        font = title.font()
-        font.setPointSizeF(font.pointSizeF() * 1.6)
-        font.setBold(True)
-        title.setFont(font)
+        title = heading("Put a model to work on your computer", 1.6)
         subtitle = QLabel("Drop the model file you were given. DeskML checks it is safe, "
                           "then tells you what it predicts and which inputs it needs.")
         subtitle.setWordWrap(True)
@@ -169,9 +167,23 @@ class MainWindow(QMainWindow):
             provider = ensure_demo
         self._run(lambda: inspect_file(provider().model), "Preparing the demo model…")
 
-    def open_file(self, path: Path):
-        self._remember(Path(path))
-        self._run(lambda: inspect_file(path), f"Checking that {Path(path).name} is safe…")
+    def open_file(self, path: Path, code=(), trust=()):
+        path = Path(path)
+        self._remember(path)
+        self._last = (path, list(code), list(trust))
+        self._run(lambda: inspect_file(path, code=code, trust=trust), f"Checking that {path.name} is safe…")
+
+    def add_code(self):
+        """The model needs its author's .py file(s): choose them, then look again."""
+        path, code, trust = self._last
+        names, _ = QFileDialog.getOpenFileNames(self, "Choose the model's Python code", str(path.parent),
+                                                "Python files (*.py)")
+        if names:
+            self.open_file(path, code=code + [Path(n) for n in names], trust=trust)
+
+    def trust_modules(self, modules):
+        path, code, trust = self._last
+        self.open_file(path, code=code, trust=trust + list(modules))
 
     def _run(self, job, text: str):
         if self._worker is not None:
@@ -183,8 +195,8 @@ class MainWindow(QMainWindow):
         self.drop_zone.setEnabled(False)
         self.demo_button.setEnabled(False)
         self.statusBar().showMessage(text)
-        self._worker = workers.start(job, on_done=self._show_info, on_error=self._show_error)
-        self._worker.finished.connect(self._job_finished)
+        self._worker = workers.start(job, on_done=self._show_info, on_error=self._show_error,
+                                     on_finished=self._job_finished)
 
     def _job_finished(self):
         self._worker = None
@@ -200,8 +212,15 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{info.file_name}: safe to open")
 
     def _show_error(self, exc: Exception):
-        if isinstance(exc, DeskMLError):
-            self.message.show_message(exc.headline, exc.what_to_do, exc.details)
+        if isinstance(exc, NeedsCode):
+            self.message.show_message(exc.headline, exc.app_hint, "\n".join(exc.missing), level="warning",
+                                      action=("Add the model's code…", self.add_code))
+        elif isinstance(exc, UnsafeModelFile) and exc.trustable:
+            mods = exc.trustable
+            self.message.show_message(exc.headline, exc.app_hint, exc.details or "\n".join(exc.offenders),
+                                      action=(f"Trust {', '.join(mods)} and open", lambda: self.trust_modules(mods)))
+        elif isinstance(exc, DeskMLError):
+            self.message.show_message(exc.headline, exc.app_hint, exc.details)
         else:
             log.error("inspection failed", exc_info=exc)
             details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))

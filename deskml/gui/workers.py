@@ -9,9 +9,12 @@ from __future__ import annotations
 from superqt.utils import create_worker
 
 
-def start(fn, *args, on_done, on_error, **kwargs):
-    # errors go through _connect, or superqt re-raises them in the event loop
-    worker = create_worker(fn, *args, _start_thread=False,
-                           _connect={"returned": on_done, "errored": on_error}, **kwargs)
+def start(fn, *args, on_done, on_error, on_finished=None, **kwargs):
+    """Every callback is connected before the thread starts: a fast job may
+    finish before this function returns. ``on_finished`` runs after the others."""
+    connect = {"returned": on_done, "errored": on_error}  # errored here, or superqt re-raises
+    if on_finished is not None:
+        connect["finished"] = on_finished
+    worker = create_worker(fn, *args, _start_thread=False, _connect=connect, **kwargs)
     worker.start()
     return worker

@@ -7,6 +7,7 @@ from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QVBoxLayout
 
 from ..resources import icon
+from .style import heading
 
 
 def dropped_file(mime: QMimeData) -> tuple[Path | None, str]:
@@ -39,12 +40,8 @@ class DropZone(QFrame):
         art = QLabel()
         art.setPixmap(icon("drop").pixmap(64, 64))
         art.setAlignment(Qt.AlignCenter)
-        title = QLabel("Drop a model file here")
+        title = heading("Drop a model file here", 1.5)
         title.setAlignment(Qt.AlignCenter)
-        font = title.font()
-        font.setPointSizeF(font.pointSizeF() * 1.5)
-        font.setBold(True)
-        title.setFont(font)
         hint = QLabel("scikit-learn models saved with joblib, pickle or skops. "
                       "DeskML checks the file is safe before opening it.")
         hint.setAlignment(Qt.AlignCenter)

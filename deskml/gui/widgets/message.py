@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QToolButton,
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QToolButton,
                                QVBoxLayout, QWidget)
 
 from ..resources import icon
+from .style import heading
 
 
 class MessageBanner(QFrame):
@@ -23,12 +24,9 @@ class MessageBanner(QFrame):
         self.setFrameShape(QFrame.StyledPanel)
         self._icon = QLabel()
         self._icon.setFixedSize(40, 40)
-        self.headline = QLabel()
+        self.headline = heading()
         self.headline.setWordWrap(True)
         self.headline.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        font = self.headline.font()
-        font.setBold(True)
-        self.headline.setFont(font)
         self.what_to_do = QLabel()
         self.what_to_do.setWordWrap(True)
         self.details_button = QToolButton(text="Details")
@@ -40,12 +38,20 @@ class MessageBanner(QFrame):
         self.details.setVisible(False)
         self.details.setMaximumHeight(140)
         self.details_button.toggled.connect(self._toggle_details)
+        self.action_button = QPushButton()
+        self.action_button.hide()
+        self._action = None
+        self.action_button.clicked.connect(lambda: self._action and self._action())
 
         text = QVBoxLayout()
         text.setSpacing(6)
         text.addWidget(self.headline)
         text.addWidget(self.what_to_do)
-        text.addWidget(self.details_button, alignment=Qt.AlignLeft)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.action_button)
+        buttons.addWidget(self.details_button)
+        buttons.addStretch(1)
+        text.addLayout(buttons)
         text.addWidget(self.details)
         row = QHBoxLayout(self)
         row.setContentsMargins(14, 12, 14, 12)
@@ -57,7 +63,9 @@ class MessageBanner(QFrame):
         self.details.setVisible(on)
         self.details_button.setArrowType(Qt.DownArrow if on else Qt.RightArrow)
 
-    def show_message(self, headline: str, what_to_do: str = "", details: str = "", level: str = "error"):
+    def show_message(self, headline: str, what_to_do: str = "", details: str = "", level: str = "error",
+                     action: tuple[str, object] | None = None):
+        """action: (button text, callable) for the one thing the user can do here."""
         icon_name, bg, fg = self.STYLES[level]
         self._icon.setPixmap(icon(icon_name).pixmap(40, 40))
         self.setStyleSheet(f"#MessageBanner {{ background: {bg}; border: 1px solid {fg}; border-radius: 8px; }}"
@@ -68,4 +76,7 @@ class MessageBanner(QFrame):
         self.details.setPlainText(details)
         self.details_button.setVisible(bool(details))
         self.details_button.setChecked(False)
+        self._action = action[1] if action else None
+        self.action_button.setText(action[0] if action else "")
+        self.action_button.setVisible(action is not None)
         self.show()

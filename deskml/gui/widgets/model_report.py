@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QFrame, QHBoxLayo
 from ...core.inspection import ModelInfo
 from ..resources import icon
 from .message import MessageBanner
+from .style import heading
 
 KIND_WORDS = {"number": "Number", "category": "Choice", "text": "Text", "unknown": "Unknown"}
 
@@ -37,11 +38,7 @@ class ModelReport(QFrame):
         self.setObjectName("ModelReport")
         self.verdict_icon = QLabel()
         self.verdict_icon.setFixedSize(44, 44)
-        self.verdict = QLabel()
-        font = self.verdict.font()
-        font.setPointSizeF(font.pointSizeF() * 1.25)
-        font.setBold(True)
-        self.verdict.setFont(font)
+        self.verdict = heading("", 1.25)
         self.verdict_detail = QLabel()
         self.verdict_detail.setWordWrap(True)
         head_text = QVBoxLayout()
@@ -59,10 +56,7 @@ class ModelReport(QFrame):
         self.note = MessageBanner()
         self.note.hide()
 
-        self.inputs_title = QLabel()
-        bold = self.inputs_title.font()
-        bold.setBold(True)
-        self.inputs_title.setFont(bold)
+        self.inputs_title = heading()
         self.inputs = QTableWidget(0, 3)
         self.inputs.setHorizontalHeaderLabels(["Input", "Kind", "Values"])
         self.inputs.verticalHeader().setVisible(False)
@@ -102,8 +96,12 @@ class ModelReport(QFrame):
         else:
             self.note.hide()
         rows = input_rows(info)
-        self.inputs_title.setText(f"It needs {len(rows)} input{'s' if len(rows) != 1 else ''}"
-                                  + (" (given by position, without names)" if info.positional else ""))
+        if rows:
+            self.inputs_title.setText(f"It needs {len(rows)} input{'s' if len(rows) != 1 else ''}"
+                                      + (" (given by position, without names)" if info.positional else ""))
+        else:
+            self.inputs_title.setText(info.needs)
+        self.inputs.setVisible(bool(rows))
         self.inputs.setRowCount(len(rows))
         for r, values in enumerate(rows):
             for c, text in enumerate(values):
