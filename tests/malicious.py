@@ -139,6 +139,18 @@ def _shutil_copy(canary: Path) -> bytes:
 
 RAW.append(_raw("p4_shutil_copy", _shutil_copy, "shutil.copy"))
 
+# Hardening against gadgets inside trusted packages (not live: no known gadget,
+# which is the point): calling a scikit-learn helper function while loading, and
+# BUILD on a class (which would set attributes on trusted code).
+RAW += [
+    _raw("p4_sklearn_helper_function_call",
+         lambda c: _p4(_sg("sklearn.utils.validation", "check_array") + b"]\x85R"),
+         "sklearn.utils.validation.check_array", live=False),
+    _raw("p4_build_on_a_class",
+         lambda c: _p4(_sg("sklearn.pipeline", "Pipeline") + b"}" + _u("predict") + _sg("builtins", "set")
+                       + b"s" + b"b"), "sklearn.pipeline.Pipeline", live=False),
+]
+
 
 def _runpy_case(folder: Path, canary: Path) -> Path:
     script = folder / "helper_script.py"

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from . import modelfile, picklescan
 from .errors import LoadFailed, NeedsCode, NotAModelFile, UnsafeModelFile
-from .policy import KNOWN_LIBRARIES, Policy, Verdict, top_package
+from .policy import KNOWN_LIBRARIES, Policy, Verdict, judge_call, top_package
 
 JSON_SCHEMA_VERSION = 1
 
@@ -133,6 +133,7 @@ class StaticScan:
     refs: list            # [(module, name)]
     sklearn_version: str | None
     top: object = None    # picklescan value of the top object (pickle formats)
+    calls: list = field(default_factory=list)   # ["module.name"] the file calls or instantiates
     skops_types: list = field(default_factory=list)
 
 
@@ -147,7 +148,7 @@ def scan_file(path: Path, sniffed: modelfile.Sniffed, policy: Policy | None = No
             # imports seen before the damage are judged first: a payload
             # followed by garbage is a threat, not just a broken file
             partial = StaticScan("pickle", sniffed.compression, exc.partial.protocol,
-                                 list(exc.partial.refs), None)
+                                 list(exc.partial.refs), None, calls=list(exc.partial.calls))
             judge(path, partial, policy or Policy(), strict=True)
         raise _scan_error(path, sniffed, exc) from None
     except modelfile.decompression_errors() as exc:
@@ -156,7 +157,8 @@ def scan_file(path: Path, sniffed: modelfile.Sniffed, policy: Policy | None = No
             "The copy or download probably failed: ask for the file again.", details=str(exc)) from None
     refs = list(res.refs)
     fmt = "joblib" if any(n == "NumpyArrayWrapper" for _, n in refs) or sniffed.compression else "pickle"
-    return StaticScan(fmt, sniffed.compression, res.protocol, refs, res.sklearn_version, res.top)
+    return StaticScan(fmt, sniffed.compression, res.protocol, refs, res.sklearn_version, res.top,
+                      calls=list(res.calls))
 
 
 def _scan_error(path: Path, sniffed: modelfile.Sniffed, exc: picklescan.ScanError):
@@ -240,6 +242,11 @@ def judge(path: Path, scan: StaticScan, policy: Policy, strict: bool = False):
             custom.append(j)
         elif j.verdict == Verdict.KNOWN_LIB:
             libs[KNOWN_LIBRARIES[top_package(j.module)]] = None
+    for dotted in scan.calls:
+        module, _, name = dotted.rpartition(".")
+        j = judge_call(module, name)
+        if j is not None and j not in dangerous:
+            dangerous.append(j)
     name = path.name
     if dangerous:
         listed = "; ".join(f"{j.dotted} ({j.reason})" for j in dangerous[:4])

@@ -387,6 +387,8 @@ class _Machine:
             if not stack:
                 raise ScanError("the pickle stack underflows")
             obj = stack[-1]
+            if isinstance(obj, Ref):
+                raise ScanError(f"changes the definition of {obj.dotted}", unsafe_feature=True)
             self._setstate(obj, state, self.result)
             cls = obj.class_ref if isinstance(obj, Built) else None
             if cls is not None and cls.name == "NumpyArrayWrapper" and cls.module.startswith("joblib"):

@@ -274,6 +274,22 @@ class Policy:
         return real_top in _SAFE_ORIGINS or real_top in self.code_modules
 
 
+#: What a model file may *call* inside the big packages: classes, Cython's
+#: unpickle helpers and reconstructors. Any other function of theirs, called
+#: while loading, would be a gadget (trusted code run with the file's arguments).
+_CONSTRUCTOR = re.compile(r"^(_*[A-Z]|__pyx_unpickle_|_*(new|unpickle))")
+_CALL_CHECKED = ("sklearn", "pandas", *KNOWN_LIBRARIES)
+
+
+def judge_call(module: str, name: str) -> Judgement | None:
+    """A refusal when the file calls a helper function of a big package, else None."""
+    module, name = normalise(module, name)
+    if top_package(module) in _CALL_CHECKED and not _CONSTRUCTOR.match(name):
+        return Judgement(Verdict.DANGEROUS, module, name,
+                         "runs a helper function while loading, which models never do")
+    return None
+
+
 def _danger_reason(module: str, name: str) -> str:
     top = top_package(module)
     if top in ("os", "posix", "nt", "subprocess", "pty", "commands", "popen2", "multiprocessing"):
