@@ -173,3 +173,31 @@ def test_app_opens_the_file_given_on_the_command_line(qtbot, demo, monkeypatch):
     monkeypatch.setattr(QApplication, "exec", fake_exec)
     assert app_module.run_app(file=str(demo.model)) == 0
     assert seen["title"] == f"{demo.model.name} is safe to open"
+
+
+def test_app_starts_with_the_demo_model(qtbot, monkeypatch):
+    """What `./dev app` runs: `deskml --demo` makes the demo model and shows it."""
+    from deskml.cli.main import main
+
+    seen = {}
+
+    def fake_exec(self):
+        window = next(w for w in QApplication.topLevelWidgets()
+                      if isinstance(w, MainWindow) and w.isVisible())
+        qtbot.waitUntil(lambda: window.report.isVisible(), timeout=60_000)
+        seen["rows"] = window.report.inputs.rowCount()
+        seen["title"] = window.report.verdict.text()
+        window.close()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", fake_exec)
+    assert main(["--demo"]) == 0
+    assert seen == {"rows": 7, "title": "coffee_shop_returning_customers.joblib is safe to open"}
+
+
+def test_mistyped_command_is_not_opened_as_a_file(capsys):
+    from deskml.cli.main import main
+
+    assert main(["inspct", "x.joblib"]) == 2
+    err = capsys.readouterr().err
+    assert "did you mean 'deskml inspect'" in err

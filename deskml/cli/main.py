@@ -13,11 +13,13 @@ in docs/inspect.md; never a traceback.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import logging
 import sys
 import textwrap
 import traceback
+from pathlib import Path
 
 from ..core.errors import DeskMLError, ExitCode
 
@@ -53,8 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _say(text: str, stream=sys.stderr) -> None:
-    print(textwrap.fill(text, width=100), file=stream)
+def _say(text: str) -> None:
+    print(textwrap.fill(text, width=100), file=sys.stderr)
 
 
 def _cmd_inspect(args) -> int:
@@ -148,10 +150,16 @@ def _log_path():
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] == "--demo" or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
-        from ..gui.app import run_app  # the window: Qt is imported only here
-
         demo = "--demo" in argv
         files = [a for a in argv if a != "--demo"]
+        if len(files) > 1 or (files and not Path(files[0]).expanduser().exists()):
+            close = difflib.get_close_matches(files[0], SUBCOMMANDS, n=1)
+            _say(f"deskml: '{files[0]}' is neither a file nor a command"
+                 + (f" (did you mean 'deskml {close[0]}'?)" if close else "")
+                 + f". Commands: {', '.join(SUBCOMMANDS)}; or give one model file to open it in the app.")
+            return ExitCode.USAGE
+        from ..gui.app import run_app  # the window: Qt is imported only here
+
         return run_app(file=files[0] if files else None, demo=demo)
     args = _parser().parse_args(argv)
     as_json = getattr(args, "json", False)
