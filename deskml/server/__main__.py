@@ -1,0 +1,69 @@
+"""Start the serving app: ``python -m deskml.server --model FILE [options]``.
+
+In a model image this package is copied on its own (as ``deskml_server``) and
+started the same way. The model file was scanned on the host before it got
+here; this process loads it, predicts one example row as a self-test, and only
+then starts answering.
+"""
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def load_model(path, code_dir=None):
+    if code_dir:
+        sys.path.insert(0, str(code_dir))
+    path = Path(path)
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head.startswith(b"PK"):
+        import skops.io as sio
+        return sio.load(path, trusted=sio.get_untrusted_types(file=path))
+    import joblib  # reads plain pickles too
+    return joblib.load(path)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="deskml-server")
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--name", default="model")
+    ap.add_argument("--version", default="1")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=8000)
+    ap.add_argument("--code-dir", default=None, help="folder with the model author's .py files")
+    ap.add_argument("--api-key-env", default="DESKML_API_KEY",
+                    help="environment variable holding the API key (required when not on 127.0.0.1)")
+    args = ap.parse_args(argv)
+
+    api_key = os.environ.get(args.api_key_env) or None
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not api_key:
+        print(f"refusing to listen on {args.host} without an API key (set {args.api_key_env})", file=sys.stderr)
+        return 2
+
+    from .app import App
+    from .service import ModelService
+
+    model = load_model(args.model, args.code_dir)
+    app = App(ModelService(model, args.name, args.version), api_key=api_key)
+    app.start()  # the self-test: a model that cannot predict its example row never reports healthy
+
+    import uvicorn
+    kwargs = {}
+    try:
+        import uvloop  # noqa: F401
+        kwargs["loop"] = "uvloop"
+    except ImportError:
+        pass
+    try:
+        import httptools  # noqa: F401
+        kwargs["http"] = "httptools"
+    except ImportError:
+        pass
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False,
+                lifespan="on", **kwargs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,457 @@
+"""The HTTP app inside a model's container: a plain ASGI app served by uvicorn.
+
+No web framework: the request path is a dictionary lookup, a JSON parse, the
+input check and one ``predict``; the OpenAPI document is generated from the
+model's own input schema. Concurrent requests are combined: while one batch is
+being predicted, new requests queue up, and the next ``predict`` call takes them
+all at once (one call for many rows costs little more than for one).
+
+Endpoints: GET /health, GET /v1/model, POST /v1/predict, POST /v1/predict/csv,
+GET /metrics, GET /openapi.json, GET /docs.
+"""
+import asyncio
+import csv
+import io
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from .service import ClientError
+
+try:  # orjson is installed in the image; the stdlib is the fallback
+    import orjson
+
+    def dumps(obj):
+        return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY)
+
+    loads = orjson.loads
+except ImportError:  # pragma: no cover - depends on the environment
+    def dumps(obj):
+        return json.dumps(obj, separators=(",", ":")).encode()
+
+    loads = json.loads
+
+MAX_BODY = 20 * 1024 * 1024          # JSON requests
+CSV_CHUNK_ROWS = 20_000
+BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class Metrics:
+    """Prometheus counters and a latency histogram, kept in memory."""
+
+    def __init__(self):
+        self.requests = {}          # (endpoint, status) -> count
+        self.rows = 0
+        self.buckets = [0] * len(BUCKETS)
+        self.count = 0
+        self.total = 0.0
+        self.batches = 0
+
+    def observe(self, endpoint, status, seconds):
+        key = (endpoint, status)
+        self.requests[key] = self.requests.get(key, 0) + 1
+        if endpoint.startswith("/v1/predict"):
+            self.count += 1
+            self.total += seconds
+            for i, b in enumerate(BUCKETS):
+                if seconds <= b:
+                    self.buckets[i] += 1
+
+    def text(self, name, version):
+        lab = f'model="{name}",version="{version}"'
+        out = ["# HELP deskml_requests_total HTTP requests by endpoint and status.",
+               "# TYPE deskml_requests_total counter"]
+        for (ep, st), n in sorted(self.requests.items()):
+            out.append(f'deskml_requests_total{{{lab},endpoint="{ep}",status="{st}"}} {n}')
+        errors = sum(n for (ep, st), n in self.requests.items() if st >= 400)
+        out += ["# HELP deskml_errors_total Requests answered with an error.", "# TYPE deskml_errors_total counter",
+                f"deskml_errors_total{{{lab}}} {errors}",
+                "# HELP deskml_rows_predicted_total Rows predicted.", "# TYPE deskml_rows_predicted_total counter",
+                f"deskml_rows_predicted_total{{{lab}}} {self.rows}",
+                "# HELP deskml_predict_batches_total predict() calls (concurrent requests share one).",
+                "# TYPE deskml_predict_batches_total counter",
+                f"deskml_predict_batches_total{{{lab}}} {self.batches}",
+                "# HELP deskml_request_seconds Prediction request latency.",
+                "# TYPE deskml_request_seconds histogram"]
+        for b, n in zip(BUCKETS, self.buckets):
+            out.append(f'deskml_request_seconds_bucket{{{lab},le="{b}"}} {n}')
+        out += [f'deskml_request_seconds_bucket{{{lab},le="+Inf"}} {self.count}',
+                f"deskml_request_seconds_sum{{{lab}}} {self.total:.6f}",
+                f"deskml_request_seconds_count{{{lab}}} {self.count}"]
+        return ("\n".join(out) + "\n").encode()
+
+
+class Batcher:
+    """Combine the rows of concurrent requests into one predict call."""
+
+    def __init__(self, service, metrics, max_rows=4096):
+        self.service = service
+        self.metrics = metrics
+        self.max_rows = max_rows
+        self.queue = None
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="predict")
+        self.task = None
+
+    async def predict(self, cols, n):
+        if self.queue is None:
+            self.queue = asyncio.Queue()
+            self.task = asyncio.ensure_future(self._run())
+        fut = asyncio.get_running_loop().create_future()
+        await self.queue.put((cols, n, fut))
+        return await fut
+
+    async def _run(self):
+        loop = asyncio.get_running_loop()
+        while True:
+            items = [await self.queue.get()]
+            rows = items[0][1]
+            while rows < self.max_rows and not self.queue.empty():
+                item = self.queue.get_nowait()
+                items.append(item)
+                rows += item[1]
+            if len(items) == 1:
+                merged = items[0][0]
+            else:
+                merged = {k: [] for k in items[0][0]}
+                for cols, _, _ in items:
+                    for k, v in cols.items():
+                        merged[k].extend(v)
+            try:
+                result = await loop.run_in_executor(self.pool, self.service.predict, merged)
+            except Exception as exc:  # the model failed on valid input: tell every waiting request
+                for _, _, fut in items:
+                    if not fut.done():
+                        fut.set_exception(exc)
+                continue
+            self.metrics.batches += 1
+            self.metrics.rows += rows
+            start = 0
+            for _, n, fut in items:
+                part = {k: v[start:start + n] for k, v in result.items()}
+                start += n
+                if not fut.done():
+                    fut.set_result(part)
+
+
+class App:
+    def __init__(self, service, api_key=None, model_sha256=None):
+        self.service = service
+        self.api_key = api_key.encode() if api_key else None
+        self.sha256 = model_sha256
+        self.metrics = Metrics()
+        self.batcher = Batcher(service, self.metrics)
+        self.ready = False
+        self.started = time.time()
+        self._openapi = dumps(openapi(service))
+        self._info = dumps(service.info())
+        self._ids = 0
+        self.routes = {
+            ("GET", "/health"): self.health,
+            ("GET", "/v1/model"): self.model_info,
+            ("POST", "/v1/predict"): self.predict,
+            ("POST", "/v1/predict/csv"): self.predict_csv,
+            ("GET", "/metrics"): self.prometheus,
+            ("GET", "/openapi.json"): self.openapi,
+            ("GET", "/docs"): self.docs,
+            ("GET", "/"): self.docs,
+        }
+
+    def start(self):
+        """Self-test before answering /health as ready."""
+        self.service.self_test()
+        self.ready = True
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            while True:
+                msg = await receive()
+                if msg["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif msg["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        t0 = time.perf_counter()
+        path = scope["path"]
+        handler = self.routes.get((scope["method"], path))
+        status = 500
+        try:
+            if handler is None:
+                if any(p == path for _, p in self.routes):
+                    raise ClientError(405, f"{scope['method']} is not allowed on {path}")
+                raise ClientError(404, f"there is no {path} here; see /docs")
+            if self.api_key is not None and path != "/health" and not self._authorised(scope):
+                raise ClientError(401, "this service needs an API key: send it as 'Authorization: Bearer KEY'")
+            status = await handler(scope, receive, send)
+        except ClientError as err:
+            status = err.status
+            await _respond(send, status, dumps(err.to_dict()))
+        except Exception as exc:  # a bug or a model failure: 500, and the server keeps going
+            status = 500
+            await _respond(send, 500, dumps({"error": {"message": f"the model failed: {type(exc).__name__}: {exc}"}}))
+        self.metrics.observe(path if handler else "other", status, time.perf_counter() - t0)
+
+    def _authorised(self, scope):
+        for k, v in scope["headers"]:
+            if k == b"authorization":
+                return v == b"Bearer " + self.api_key
+        return False
+
+    # -- endpoints ---------------------------------------------------------------
+    async def health(self, scope, receive, send):
+        if not self.ready:
+            await _respond(send, 503, dumps({"status": "starting"}))
+            return 503
+        await _respond(send, 200, dumps({"status": "ok", "model": self.service.name,
+                                         "version": self.service.version,
+                                         "uptime_s": round(time.time() - self.started, 1)}))
+        return 200
+
+    async def model_info(self, scope, receive, send):
+        await _respond(send, 200, self._info)
+        return 200
+
+    async def openapi(self, scope, receive, send):
+        await _respond(send, 200, self._openapi)
+        return 200
+
+    async def docs(self, scope, receive, send):
+        await _respond(send, 200, docs_page(self.service).encode(), [(b"content-type", b"text/html; charset=utf-8")])
+        return 200
+
+    async def prometheus(self, scope, receive, send):
+        await _respond(send, 200, self.metrics.text(self.service.name, self.service.version),
+                       [(b"content-type", b"text/plain; version=0.0.4")])
+        return 200
+
+    async def predict(self, scope, receive, send):
+        body = await _read_body(receive, MAX_BODY)
+        if not body.strip():
+            raise ClientError(400, "the request body is empty; send JSON like "
+                                   '{"inputs": [{"name": value, ...}]}')
+        try:
+            doc = loads(body)
+        except ValueError as exc:
+            try:  # NaN and Infinity: the stdlib reads them, so the check can name the input
+                doc = json.loads(body)
+            except (ValueError, UnicodeDecodeError):
+                raise ClientError(400, f"the request body is not valid JSON ({exc})") from None
+        if not isinstance(doc, dict):
+            raise ClientError(400, 'the request body must be a JSON object with "inputs" or "instances"')
+        if "inputs" in doc:
+            cols = self.service.columns_from_named(doc["inputs"])
+        elif "instances" in doc:
+            cols = self.service.columns_from_positional(doc["instances"])
+        else:
+            raise ClientError(400, 'the JSON object needs "inputs" (rows of named values) '
+                                   'or "instances" (rows of values in order)')
+        n = len(next(iter(cols.values()))) if cols else 0
+        result = await self.batcher.predict(cols, n)
+        first = self._ids
+        self._ids += n
+        result["model_version"] = self.service.version
+        result["ids"] = [f"{self.service.version}-{first + i}" for i in range(n)]
+        await _respond(send, 200, dumps(result))
+        return 200
+
+    async def predict_csv(self, scope, receive, send):
+        """CSV in, the same CSV with prediction columns out, chunk by chunk."""
+        svc = self.service
+        reader = _CsvChunks(receive)
+        header = await reader.header()
+        if header is None:
+            raise ClientError(400, "the CSV is empty; send a header row with the input names, then data rows")
+        names = next(csv.reader([header]))
+        missing = [n for n in svc.names if n not in names]
+        if missing:
+            raise ClientError(422, f"the CSV has no column '{missing[0]}' (it needs: {', '.join(svc.names)})",
+                              missing[0])
+        extra_cols = ["prediction"] + ([f"probability_{c}" for c in svc.classes] if svc.has_proba and svc.classes
+                                       else [])
+        started = False
+        row0 = 0
+        async for lines in reader.chunks(CSV_CHUNK_ROWS):
+            frame = _parse_csv(header, lines, names)
+            cols = {}
+            for name, kind, cats in svc._kinds:
+                values = frame[name]
+                checked = []
+                for i, v in enumerate(values):
+                    if kind == "number":
+                        try:
+                            v = float(v)
+                        except (TypeError, ValueError):
+                            raise ClientError(422, f"'{name}' must be a number, not {v!r} (CSV row {row0 + i + 2})",
+                                              name, row0 + i) from None
+                    checked.append(svc.check_value(name, kind, cats, v, row0 + i))
+                cols[name] = checked
+            result = await self.batcher.predict(cols, len(lines))
+            out = io.StringIO()
+            w = csv.writer(out, lineterminator="\n")
+            if not started:
+                w.writerow(names + extra_cols)
+            for i, line in enumerate(lines):
+                extra = [result["predictions"][i]]
+                if "probabilities" in result:
+                    extra += list(result["probabilities"][i].values())
+                out.write(line.rstrip("\r\n"))
+                out.write("," if line.strip() else "")
+                w.writerow(extra)
+            chunk = out.getvalue().encode()
+            if not started:
+                await send({"type": "http.response.start", "status": 200,
+                            "headers": [(b"content-type", b"text/csv; charset=utf-8")]})
+                started = True
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            row0 += len(lines)
+        if not started:
+            raise ClientError(400, "the CSV has a header but no data rows")
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return 200
+
+
+class _CsvChunks:
+    """Read a request body as CSV lines without holding all of it."""
+
+    def __init__(self, receive):
+        self.receive = receive
+        self.buf = b""
+        self.more = True
+
+    async def _fill(self):
+        msg = await self.receive()
+        self.buf += msg.get("body", b"")
+        self.more = msg.get("more_body", False)
+
+    async def header(self):
+        while b"\n" not in self.buf and self.more:
+            await self._fill()
+        if not self.buf.strip():
+            return None
+        line, _, self.buf = self.buf.partition(b"\n")
+        return _decode(line).lstrip("\ufeff").rstrip("\r")
+
+    async def chunks(self, rows):
+        while True:
+            while self.buf.count(b"\n") < rows and self.more:
+                await self._fill()
+            if not self.buf:
+                return
+            if self.more:
+                cut = 0
+                for _ in range(rows):
+                    nxt = self.buf.find(b"\n", cut)
+                    if nxt < 0:
+                        break
+                    cut = nxt + 1
+                data, self.buf = self.buf[:cut], self.buf[cut:]
+            else:
+                data, self.buf = self.buf, b""
+            lines = [ln for ln in _decode(data).splitlines(True) if ln.strip()]
+            if lines:
+                yield lines
+
+
+def _decode(b):
+    try:
+        return b.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ClientError(400, "the CSV is not UTF-8 text; save it as 'CSV UTF-8'") from None
+
+
+def _parse_csv(header, lines, names):
+    rows = list(csv.reader(lines))
+    cols = {n: [] for n in names}
+    for r, row in enumerate(rows):
+        if len(row) != len(names):
+            raise ClientError(422, f"CSV row {r + 2} has {len(row)} values but the header has {len(names)}", row=r)
+        for n, v in zip(names, row):
+            cols[n].append(v)
+    return cols
+
+
+async def _read_body(receive, limit):
+    chunks, size = [], 0
+    while True:
+        msg = await receive()
+        body = msg.get("body", b"")
+        size += len(body)
+        if size > limit:
+            raise ClientError(413, f"the request is too large (over {limit // (1024 * 1024)} MB); "
+                                   "send large batches as CSV to /v1/predict/csv")
+        chunks.append(body)
+        if not msg.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _respond(send, status, body, headers=JSON_HEADERS):
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def openapi(service):
+    props, required = {}, []
+    for i in service.inputs:
+        if i["kind"] == "number":
+            schema = {"type": "number"}
+            if i.get("min") is not None:
+                schema["minimum"] = i["min"]
+            if i.get("max") is not None:
+                schema["maximum"] = i["max"]
+        elif i["kind"] == "category" and i.get("categories"):
+            schema = {"enum": i["categories"]}
+        else:
+            schema = {"type": "string"}
+        props[i["name"]] = schema
+        required.append(i["name"])
+    row = {"type": "object", "properties": props, "required": required, "additionalProperties": False}
+    err = {"type": "object", "properties": {"error": {"type": "object", "properties": {
+        "message": {"type": "string"}, "input": {"type": "string"}, "row": {"type": "integer"}}}}}
+    answer = {"type": "object", "properties": {
+        "predictions": {"type": "array", "items": {}},
+        "probabilities": {"type": "array", "items": {"type": "object", "additionalProperties": {"type": "number"}}},
+        "model_version": {"type": "string"}, "ids": {"type": "array", "items": {"type": "string"}}}}
+    errors = {str(c): {"description": d, "content": {"application/json": {"schema": err}}}
+              for c, d in ((400, "Bad request"), (413, "Too large"), (422, "Invalid input"))}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": f"{service.name} (DeskML)", "version": service.version,
+                 "description": f"Predictions of the model '{service.name}', version {service.version}."},
+        "paths": {
+            "/v1/predict": {"post": {
+                "summary": "Predict", "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": {"oneOf": [
+                        {"type": "object", "properties": {"inputs": {"type": "array", "items": row}},
+                         "required": ["inputs"]},
+                        {"type": "object", "properties": {"instances": {"type": "array", "items": {"type": "array"}}},
+                         "required": ["instances"]}]},
+                    "example": {"inputs": [service.example_row()]}}}},
+                "responses": {"200": {"description": "Predictions",
+                                      "content": {"application/json": {"schema": answer}}}, **errors}}},
+            "/v1/predict/csv": {"post": {"summary": "Score a CSV file",
+                                         "requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}},
+                                         "responses": {"200": {"description": "The CSV with prediction columns",
+                                                               "content": {"text/csv": {}}}, **errors}}},
+            "/v1/model": {"get": {"summary": "The model and its inputs", "responses": {"200": {"description": "OK"}}}},
+            "/health": {"get": {"summary": "Ready when the model answered a self-test",
+                                "responses": {"200": {"description": "Ready"}, "503": {"description": "Starting"}}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "OK"}}}},
+        },
+    }
+
+
+def docs_page(service):
+    import html
+    rows = "".join(
+        f"<tr><td>{html.escape(str(i['name']))}</td><td>{i['kind']}</td>"
+        f"<td>{html.escape(', '.join(map(str, i.get('categories') or [])))}</td></tr>" for i in service.inputs)
+    example = html.escape(json.dumps({"inputs": [service.example_row()]}))
+    return (f"<!doctype html><meta charset=utf-8><title>{html.escape(service.name)}</title>"
+            "<style>body{font-family:sans-serif;max-width:50em;margin:2em auto}td,th{padding:.2em .8em;"
+            "border-bottom:1px solid #ddd;text-align:left}code,pre{background:#f4f4f4;padding:.2em}</style>"
+            f"<h1>{html.escape(service.name)} <small>version {html.escape(service.version)}</small></h1>"
+            f"<p>Task: {service.task}. Send a POST to <code>/v1/predict</code>:</p><pre>{example}</pre>"
+            f"<table><tr><th>Input</th><th>Kind</th><th>Values</th></tr>{rows}</table>"
+            "<p><a href='/openapi.json'>OpenAPI document</a> · <a href='/metrics'>metrics</a></p>")

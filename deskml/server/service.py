@@ -1,0 +1,187 @@
+"""The model behind the HTTP app: input checking and prediction, no HTTP.
+
+Runs inside the container (Python 3.9+, any scikit-learn the model needs) and
+imports nothing from DeskML's host side. Every client mistake is a
+:class:`ClientError` that names the input at fault; nothing here may turn a
+client mistake into a server error.
+"""
+import math
+import numbers
+
+from .introspect import describe
+
+MAX_ROWS = 10_000
+
+
+class ClientError(Exception):
+    """A mistake in the request: answered with ``status`` and a message naming the input."""
+
+    def __init__(self, status, message, input_name=None, row=None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.input = input_name
+        self.row = row
+
+    def to_dict(self):
+        d = {"message": self.message}
+        if self.input is not None:
+            d["input"] = self.input
+        if self.row is not None:
+            d["row"] = self.row
+        return {"error": d}
+
+
+def _jsonable(v):
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        try:
+            v = v.item()
+        except (ValueError, AttributeError):
+            pass
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return None
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    return str(v)
+
+
+class ModelService:
+    def __init__(self, model, name="model", version="1", description=None):
+        self.model = model
+        self.name = name
+        self.version = str(version)
+        self.description = description or describe(model)
+        self.inputs = self.description["inputs"]
+        self.names = [i["name"] for i in self.inputs]
+        self.positional = bool(self.description.get("positional"))
+        self.task = self.description["task"]
+        outputs = self.description.get("outputs") or {}
+        self.classes = outputs.get("classes")
+        self.has_proba = bool(outputs.get("probabilities"))
+        self._kinds = [(i["name"], i["kind"], set(i["categories"]) if i.get("categories") else None)
+                       for i in self.inputs]
+
+    # -- schema ----------------------------------------------------------------
+    def example_row(self):
+        row = {}
+        for item in self.inputs:
+            ex = item.get("example")
+            if ex is None:
+                ex = (item.get("categories") or [""])[0] if item["kind"] == "category" else (
+                    "some text" if item["kind"] == "text" else 0)
+            row[item["name"]] = ex
+        return row
+
+    def info(self):
+        return {
+            "name": self.name, "version": self.version, "task": self.task,
+            "estimator": self.description.get("estimator"),
+            "inputs": [{"name": i["name"], "kind": i["kind"], "categories": i.get("categories"),
+                        "min": i.get("min"), "max": i.get("max")} for i in self.inputs],
+            "positional": self.positional,
+            "outputs": self.description.get("outputs"),
+            "example": self.example_row(),
+        }
+
+    # -- checking inputs ---------------------------------------------------------
+    def check_value(self, name, kind, cats, value, row):
+        if kind == "number" or kind == "unknown" and not isinstance(value, str):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise ClientError(422, f"'{name}' must be a number, not {_type_word(value)}", name, row)
+            value = float(value)
+            if not math.isfinite(value):
+                raise ClientError(422, f"'{name}' must be a finite number", name, row)
+            return value
+        if kind == "category":
+            if cats is not None and value not in cats:
+                shown = ", ".join(repr(c) for c in sorted(cats, key=str)[:12])
+                raise ClientError(422, f"'{name}' has the unknown value {value!r}; known values: {shown}",
+                                  name, row)
+            return value
+        if kind == "text":
+            if not isinstance(value, str):
+                raise ClientError(422, f"'{name}' must be text, not {_type_word(value)}", name, row)
+            return value
+        return value
+
+    def columns_from_named(self, rows):
+        """Named rows -> {input name: [values]} in the model's order, checked."""
+        if not isinstance(rows, list) or not rows:
+            raise ClientError(422, "'inputs' must be a non-empty list of rows")
+        if len(rows) > MAX_ROWS:
+            raise ClientError(413, f"too many rows in one request ({len(rows)}); the limit is {MAX_ROWS}: "
+                                   "send a CSV to /v1/predict/csv for large batches")
+        cols = {n: [] for n in self.names}
+        known = set(self.names)
+        for r, row in enumerate(rows):
+            if not isinstance(row, dict):
+                raise ClientError(422, "each row of 'inputs' must be an object of input names and values",
+                                  row=r)
+            if len(row) != len(known) or not known.issuperset(row):
+                missing = [n for n in self.names if n not in row]
+                if missing:
+                    raise ClientError(422, f"input '{missing[0]}' is missing", missing[0], r)
+                extra = sorted(k for k in row if k not in known)
+                raise ClientError(422, f"'{extra[0]}' is not an input of this model "
+                                       f"(inputs: {', '.join(self.names)})", extra[0], r)
+            for name, kind, cats in self._kinds:
+                cols[name].append(self.check_value(name, kind, cats, row[name], r))
+        return cols
+
+    def columns_from_positional(self, rows):
+        if not isinstance(rows, list) or not rows:
+            raise ClientError(422, "'instances' must be a non-empty list of rows")
+        if len(rows) > MAX_ROWS:
+            raise ClientError(413, f"too many rows in one request ({len(rows)}); the limit is {MAX_ROWS}")
+        n = len(self.names)
+        cols = {name: [] for name in self.names}
+        for r, row in enumerate(rows):
+            if not isinstance(row, list) or len(row) != n:
+                raise ClientError(422, f"each instance must be a list of {n} values "
+                                       f"({', '.join(self.names)})", row=r)
+            for (name, kind, cats), value in zip(self._kinds, row):
+                cols[name].append(self.check_value(name, kind, cats, value, r))
+        return cols
+
+    # -- predicting ---------------------------------------------------------------
+    def frame(self, cols):
+        """The model's input: a DataFrame when it knows column names, else an array."""
+        if self.positional:
+            import numpy as np
+            if len(self.names) == 1 and self.inputs[0]["kind"] == "text":
+                return list(cols[self.names[0]])
+            return np.array([cols[n] for n in self.names], dtype=float).T
+        import pandas as pd
+        return pd.DataFrame(cols, columns=self.names)
+
+    def predict(self, cols):
+        """Predictions (and class probabilities where available) for checked columns."""
+        X = self.frame(cols)
+        preds = self.model.predict(X)
+        out = {"predictions": [_jsonable(p) for p in preds]}
+        if self.has_proba:
+            proba = self.model.predict_proba(X)
+            labels = [str(_jsonable(c)) for c in self.model.classes_]
+            out["probabilities"] = [dict(zip(labels, (round(float(p), 6) for p in row))) for row in proba]
+        return out
+
+    def self_test(self):
+        """Predict the example row once: the service is healthy only if this works."""
+        row = self.example_row()
+        if self.positional:
+            cols = self.columns_from_positional([[row[n] for n in self.names]])
+        else:
+            cols = self.columns_from_named([row])
+        return self.predict(cols)
+
+
+def _type_word(value):
+    if value is None:
+        return "empty (null)"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    if isinstance(value, (list, dict)):
+        return "a list or object"
+    return type(value).__name__

@@ -1,0 +1,200 @@
+"""The serving app, run for real as a local process on 127.0.0.1."""
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import joblib
+import pandas as pd
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(demo):
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "deskml.server", "--model", str(demo.model),
+                             "--name", "coffee", "--version", "3", "--port", str(port)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if requests.get(url + "/health", timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+        if proc.poll() is not None:
+            raise RuntimeError(proc.stderr.read().decode())
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def reference(demo):
+    return pd.read_csv(demo.reference)
+
+
+def _rows(reference, n):
+    cols = [c for c in reference.columns if c != "comes_back"]
+    return reference[cols].head(n)
+
+
+def test_health_and_model(server):
+    h = requests.get(server + "/health").json()
+    assert h["status"] == "ok" and h["version"] == "3"
+    m = requests.get(server + "/v1/model").json()
+    assert m["name"] == "coffee" and m["task"] == "classification"
+    assert [i["name"] for i in m["inputs"]][:2] == ["visits_per_month", "avg_basket_eur"]
+    assert set(m["example"]) == {i["name"] for i in m["inputs"]}
+
+
+def test_predictions_match_the_model(server, demo, reference):
+    model = joblib.load(demo.model)
+    X = _rows(reference, 50)
+    r = requests.post(server + "/v1/predict", json={"inputs": X.to_dict("records")})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["predictions"] == model.predict(X).tolist()
+    proba = model.predict_proba(X)
+    assert [round(p["yes"], 6) for p in body["probabilities"]] == [round(p, 6) for p in proba[:, 1]]
+    assert body["model_version"] == "3" and len(set(body["ids"])) == 50
+
+
+def test_concurrent_requests_each_get_their_own_answer(server, demo, reference):
+    model = joblib.load(demo.model)
+    X = _rows(reference, 64)
+    expected = model.predict(X).tolist()
+    rows = X.to_dict("records")
+
+    def one(i):
+        return requests.post(server + "/v1/predict", json={"inputs": [rows[i]]}).json()["predictions"][0]
+
+    with ThreadPoolExecutor(16) as pool:
+        got = list(pool.map(one, range(64)))
+    assert got == expected
+
+
+def test_csv_scoring(server, demo, reference):
+    model = joblib.load(demo.model)
+    data = Path(demo.reference).read_bytes()
+    r = requests.post(server + "/v1/predict/csv", data=data, headers={"content-type": "text/csv"})
+    assert r.status_code == 200, r.text
+    out = pd.read_csv(io.StringIO(r.text))
+    assert list(out.columns) == list(reference.columns) + ["prediction", "probability_no", "probability_yes"]
+    X = _rows(reference, len(reference))
+    assert out["prediction"].tolist() == model.predict(X).tolist()
+    assert len(out) == 600
+
+
+BAD = [
+    ("missing input", {"inputs": [{"visits_per_month": 3}]}, 422, "avg_basket_eur"),
+    ("unknown input", "extra", 422, "shoe_size"),
+    ("wrong type", "wrong_type", 422, "must be a number"),
+    ("not finite", "not_finite", 422, "finite"),
+    ("unknown category", "bad_category", 422, "unknown value 'Airport'"),
+    ("empty list", {"inputs": []}, 422, "non-empty"),
+    ("no inputs key", {"rows": []}, 400, '"inputs"'),
+    ("not an object", [1, 2], 400, "JSON object"),
+    ("row not an object", {"inputs": [[1, 2]]}, 422, "object of input names"),
+    ("positional wrong length", {"instances": [[1, 2]]}, 422, "list of 7 values"),
+]
+
+
+@pytest.mark.parametrize("label,payload,status,phrase", BAD, ids=[b[0] for b in BAD])
+def test_client_mistakes_are_4xx_and_name_the_input(server, reference, label, payload, status, phrase):
+    good = _rows(reference, 1).to_dict("records")[0]
+    if payload == "extra":
+        payload = {"inputs": [{**good, "shoe_size": 42}]}
+    elif payload == "wrong_type":
+        payload = {"inputs": [{**good, "age": "forty"}]}
+    elif payload == "not_finite":
+        payload = {"inputs": [{**good, "age": 1e999}]}
+    elif payload == "bad_category":
+        payload = {"inputs": [{**good, "store": "Airport"}]}
+    data = json.dumps(payload).replace("Infinity", "1e999")
+    r = requests.post(server + "/v1/predict", data=data, headers={"content-type": "application/json"})
+    assert r.status_code == status, r.text
+    assert phrase in r.json()["error"]["message"]
+    assert requests.get(server + "/health").status_code == 200  # still answering
+
+
+@pytest.mark.parametrize("body,status,phrase", [
+    (b"", 400, "empty"), (b"{not json", 400, "not valid JSON"), (b"\xff\xfe", 400, "not valid JSON")])
+def test_body_mistakes(server, body, status, phrase):
+    r = requests.post(server + "/v1/predict", data=body)
+    assert r.status_code == status and phrase in r.json()["error"]["message"]
+
+
+def test_too_large(server):
+    r = requests.post(server + "/v1/predict", data=b"[" + b"1," * (11 * 1024 * 1024) + b"1]")
+    assert r.status_code == 413 and "too large" in r.json()["error"]["message"]
+    assert requests.get(server + "/health").status_code == 200
+
+
+def test_csv_mistakes(server):
+    r = requests.post(server + "/v1/predict/csv", data=b"")
+    assert r.status_code == 400
+    r = requests.post(server + "/v1/predict/csv", data=b"age,store\n30,Centre\n")
+    assert r.status_code == 422 and "visits_per_month" in r.json()["error"]["message"]
+
+
+def test_unknown_path_and_method(server):
+    assert requests.get(server + "/v2/nothing").status_code == 404
+    assert requests.get(server + "/v1/predict").status_code == 405
+
+
+def test_metrics_and_openapi(server):
+    text = requests.get(server + "/metrics").text
+    assert 'deskml_requests_total{model="coffee",version="3",endpoint="/v1/predict",status="200"}' in text
+    assert "deskml_request_seconds_bucket" in text and "deskml_errors_total" in text
+    spec = requests.get(server + "/openapi.json").json()
+    assert spec["openapi"].startswith("3.") and "/v1/predict" in spec["paths"]
+    row = spec["paths"]["/v1/predict"]["post"]["requestBody"]["content"]["application/json"]["example"]
+    assert set(row["inputs"][0]) >= {"store", "age"}
+    assert "coffee" in requests.get(server + "/docs").text
+
+
+def test_batcher_combines_waiting_requests(demo):
+    """Ten requests waiting at once are answered by one predict call."""
+    from deskml.server.app import Batcher, Metrics
+    from deskml.server.service import ModelService
+
+    svc = ModelService(joblib.load(demo.model))
+    calls = []
+    real = svc.predict
+    svc.predict = lambda cols: calls.append(len(next(iter(cols.values())))) or real(cols)
+    metrics = Metrics()
+    batcher = Batcher(svc, metrics)
+    row = svc.columns_from_named([svc.example_row()])
+
+    async def go():
+        return await asyncio.gather(*(batcher.predict(row, 1) for _ in range(10)))
+
+    results = asyncio.run(go())
+    assert calls == [10] and metrics.batches == 1
+    assert all(r["predictions"] == results[0]["predictions"] for r in results)
+
+
+def test_refuses_lan_without_api_key(demo):
+    proc = subprocess.run([sys.executable, "-m", "deskml.server", "--model", str(demo.model), "--host", "0.0.0.0"],
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "API key" in proc.stderr
