@@ -10,7 +10,7 @@ import math
 import numbers
 import warnings
 
-__all__ = ["describe", "final_estimator", "task_of"]
+__all__ = ["describe", "final_estimator", "plain", "task_of"]
 
 
 def _cls(obj):
@@ -18,7 +18,7 @@ def _cls(obj):
     return t.__module__ + "." + t.__qualname__
 
 
-def _plain(value):
+def plain(value):
     """A JSON-friendly version of a scalar from numpy or pandas."""
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         try:
@@ -116,13 +116,13 @@ def _number_hints(t, i):
             arr = getattr(step, attr, None)
             if arr is not None and example is None:
                 try:
-                    example = _plain(arr[i])
+                    example = plain(arr[i])
                 except (IndexError, TypeError):
                     pass
         lo, hi = getattr(step, "data_min_", None), getattr(step, "data_max_", None)
         if lo is not None and hi is not None and low is None:
             try:
-                low, high = _plain(lo[i]), _plain(hi[i])
+                low, high = plain(lo[i]), plain(hi[i])
             except (IndexError, TypeError):
                 pass
     if isinstance(example, float):
@@ -147,7 +147,7 @@ def _column_names(cols, all_names):
             out.append(all_names[int(c)] if all_names is not None and int(c) < len(all_names)
                        else "x%d" % int(c))
         else:
-            out.append(_plain(c))
+            out.append(plain(c))
     return out
 
 
@@ -170,7 +170,7 @@ def _first_step(est):
 
 def _inputs(est):
     names = getattr(est, "feature_names_in_", None)
-    names = [_plain(n) for n in names] if names is not None else None
+    names = [plain(n) for n in names] if names is not None else None
     ct = _find_column_transformer(est)
     spec = {}
     if ct is not None:
@@ -191,7 +191,7 @@ def _inputs(est):
             enc = _find_encoder(trans)
             for i, n in enumerate(cols_named):
                 if enc is not None and i < len(enc.categories_):
-                    cats = [_plain(c) for c in enc.categories_[i]]
+                    cats = [plain(c) for c in enc.categories_[i]]
                     cats = [c for c in cats if c is not None]
                     spec[n] = {"kind": "category", "categories": cats,
                                "example": cats[0] if cats else None}
@@ -219,7 +219,7 @@ def _inputs(est):
         if name in spec:
             item.update(spec[name])
         elif enc is not None and i < len(enc.categories_):
-            cats = [c for c in (_plain(c) for c in enc.categories_[i]) if c is not None]
+            cats = [c for c in (plain(c) for c in enc.categories_[i]) if c is not None]
             item.update(kind="category", categories=cats, example=cats[0] if cats else None)
         elif ct is None:
             example, low, high = _number_hints(first, i)
@@ -239,7 +239,7 @@ def describe(est):
     classes = getattr(final, "classes_", None)
     if classes is not None:
         try:
-            classes = [_plain(c) for c in list(classes)]
+            classes = [plain(c) for c in list(classes)]
         except TypeError:
             classes = None
     with warnings.catch_warnings():

@@ -9,6 +9,7 @@ import math
 import numbers
 
 from .introspect import describe
+from .introspect import plain as _jsonable
 
 MAX_ROWS = 10_000
 
@@ -30,19 +31,6 @@ class ClientError(Exception):
         if self.row is not None:
             d["row"] = self.row
         return {"error": d}
-
-
-def _jsonable(v):
-    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
-        try:
-            v = v.item()
-        except (ValueError, AttributeError):
-            pass
-    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
-        return None
-    if isinstance(v, (str, int, float, bool)) or v is None:
-        return v
-    return str(v)
 
 
 class ModelService:
