@@ -67,6 +67,12 @@ def engine_info(client) -> EngineInfo:
     return EngineInfo(kind, v.get("Version", "?"), v.get("ApiVersion", "?"), v.get("Os", "?"), v.get("Arch", "?"))
 
 
+def engine_arch(client) -> str:
+    """The engine's CPU architecture as wheel platforms name it (x86_64, aarch64)."""
+    arch = client.version().get("Arch", "amd64")
+    return {"amd64": "x86_64", "arm64": "aarch64"}.get(arch, arch)
+
+
 def image_present(client, tag: str) -> bool:
     from docker.errors import ImageNotFound
 

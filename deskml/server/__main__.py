@@ -37,7 +37,10 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     api_key = os.environ.get(args.api_key_env) or None
-    if args.host not in ("127.0.0.1", "localhost", "::1") and not api_key:
+    # Inside a container 0.0.0.0 is the container's own network; the host
+    # publishes the port on 127.0.0.1 unless the user opted in (with a key).
+    in_container = os.environ.get("DESKML_IN_CONTAINER") == "1"
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not api_key and not in_container:
         print(f"refusing to listen on {args.host} without an API key (set {args.api_key_env})", file=sys.stderr)
         return 2
 

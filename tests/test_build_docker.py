@@ -1,0 +1,86 @@
+"""From a model file to a running container, against the real engine."""
+from __future__ import annotations
+
+import os
+import time
+
+import joblib
+import pandas as pd
+import pytest
+import requests
+
+from deskml.core import build
+from deskml.core.engine import engine_arch
+from deskml.core.inspection import inspect_file
+from test_server import free_port
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def cleanup(docker_client):
+    made = {"images": [], "containers": []}
+    yield made
+    for c in made["containers"]:
+        try:
+            c.remove(force=True)
+        except Exception:
+            pass
+    for tag in made["images"]:
+        try:
+            docker_client.images.remove(tag, force=True)
+        except Exception:
+            pass
+
+
+def _build(client, info, name, version):
+    template = os.environ.get("DESKML_BASE_IMAGE") or "deskml-base/python:{python}"
+    plan = build.plan_build(info, name, version, template, arch=engine_arch(client),
+                            available_pythons=build.available_pythons(client, template))
+    wheels, plan.locked = build.download_wheels(plan.requirements, plan.python, plan.platform_arch)
+    steps = []
+    t = time.perf_counter()
+    image_id = build.run_to_end(build.build_image(client, plan, wheels), steps.append)
+    return plan, image_id, time.perf_counter() - t, steps
+
+
+def test_demo_builds_runs_and_predicts(docker_client, demo, cleanup):
+    info = inspect_file(demo.model)
+    plan, image_id, seconds, steps = _build(docker_client, info, "DeskML test demo", "1")
+    cleanup["images"].append(plan.tag)
+    assert plan.python == "3.11" and f"scikit-learn {info.sklearn_version}" in plan.why
+    assert steps[-1].message == "Done" and max(s.total for s in steps) > 10
+    image = docker_client.images.get(image_id)
+    assert image.labels["io.deskml.model.sha256"] == info.sha256
+    assert image.labels["io.deskml.sklearn.version"] == info.sklearn_version
+    assert "scikit-learn==" in image.labels["io.deskml.requirements"]
+    base = docker_client.images.get(plan.base_image)
+    added_mb = (image.attrs["Size"] - base.attrs["Size"]) / 1e6
+    print(f"\nfirst build {seconds:.1f} s; image adds {added_mb:.0f} MB to the base image")
+
+    port = free_port()
+    t = time.perf_counter()
+    container = docker_client.containers.run(plan.tag, detach=True, ports={"8000/tcp": ("127.0.0.1", port)})
+    cleanup["containers"].append(container)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if requests.get(url + "/health", timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    else:
+        pytest.fail(container.logs().decode()[-2000:])
+    print(f"container start to healthy: {time.perf_counter() - t:.2f} s")
+
+    ref = pd.read_csv(demo.reference).drop(columns="comes_back").head(40)
+    body = requests.post(url + "/v1/predict", json={"inputs": ref.to_dict("records")}).json()
+    assert body["predictions"] == joblib.load(demo.model).predict(ref).tolist()
+    assert container.exec_run("id -u").output.strip() == b"10001"
+    assert container.exec_run("ls /tmp/wheels").exit_code != 0          # no wheelhouse in the final image
+    assert container.exec_run("/opt/venv/bin/python -m pip --version").exit_code != 0  # no pip either
+
+    plan2, _, seconds2, _ = _build(docker_client, info, "DeskML test demo", "2")
+    cleanup["images"].append(plan2.tag)
+    print(f"rebuild of a new version with the same dependencies: {seconds2:.1f} s")
