@@ -10,6 +10,8 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Qt's QSettings (recent files) must not touch the real user's config
 os.environ["XDG_CONFIG_HOME"] = __import__("tempfile").mkdtemp(prefix="deskml-xdg-")
+# Tests build from DeskML's offline base images (.ci/base-image) unless told otherwise.
+os.environ.setdefault("DESKML_BASE_IMAGE", "deskml-base/python:{python}")
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
 ARTIFACTS = TESTS / "artifacts"

@@ -12,6 +12,7 @@ import requests
 from deskml.core import build
 from deskml.core.engine import engine_arch
 from deskml.core.inspection import inspect_file
+from deskml.core.runtime import ServiceUnhealthy, wait_healthy
 from test_server import free_port
 
 pytestmark = pytest.mark.docker
@@ -63,14 +64,9 @@ def test_demo_builds_runs_and_predicts(docker_client, demo, cleanup):
     container = docker_client.containers.run(plan.tag, detach=True, ports={"8000/tcp": ("127.0.0.1", port)})
     cleanup["containers"].append(container)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if requests.get(url + "/health", timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    else:
+    try:
+        wait_healthy(url, 60)
+    except ServiceUnhealthy:
         pytest.fail(container.logs().decode()[-2000:])
     print(f"container start to healthy: {time.perf_counter() - t:.2f} s")
 

@@ -35,29 +35,22 @@ def test_base_image_setting_and_environment(monkeypatch):
     assert s.base_image_for("3.9") == "deskml-base/python:3.9"
 
 
-def test_cli_engine_reports_base_image(docker_client):
-    env_base = OFFLINE_BASE
-    os.environ["DESKML_BASE_IMAGE"] = env_base
-    try:
-        proc = run_cli("engine", "--json")
-    finally:
-        os.environ.pop("DESKML_BASE_IMAGE")
+def test_cli_engine_reports_base_image(docker_client, monkeypatch):
+    monkeypatch.setenv("DESKML_BASE_IMAGE", OFFLINE_BASE)
+    proc = run_cli("engine", "--json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["base_image"] == "deskml-base/python:3.11" and doc["base_image_present"] is True
 
 
-def test_no_engine_is_a_clear_message(tmp_path):
+def test_no_engine_is_a_clear_message(tmp_path, monkeypatch):
     with pytest.raises(EngineUnavailable) as err:
         connect(f"unix://{tmp_path}/no-docker.sock", timeout=2)
     assert "not installed, or not started" in err.value.message
-    os.environ["DESKML_HOME"], home = str(tmp_path), os.environ["DESKML_HOME"]
-    try:
-        (tmp_path / "config").mkdir()
-        (tmp_path / "config" / "settings.json").write_text(json.dumps({"docker_host": f"unix://{tmp_path}/x.sock"}))
-        proc = run_cli("engine")
-    finally:
-        os.environ["DESKML_HOME"] = home
+    monkeypatch.setenv("DESKML_HOME", str(tmp_path))
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "settings.json").write_text(json.dumps({"docker_host": f"unix://{tmp_path}/x.sock"}))
+    proc = run_cli("engine")
     assert proc.returncode == ExitCode.ENGINE and "Traceback" not in proc.stderr
     assert "Docker" in proc.stderr
 

@@ -17,6 +17,8 @@ import pandas as pd
 import pytest
 import requests
 
+from deskml.core.runtime import ServiceUnhealthy, wait_healthy
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -34,15 +36,10 @@ def server(demo):
                              "--name", "coffee", "--version", "3", "--port", str(port)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if requests.get(url + "/health", timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.1)
-        if proc.poll() is not None:
-            raise RuntimeError(proc.stderr.read().decode())
+    try:
+        wait_healthy(url, 60, alive=lambda: proc.poll() is None)
+    except ServiceUnhealthy:
+        raise RuntimeError(proc.stderr.read().decode()) from None
     yield url
     proc.terminate()
     proc.wait(10)

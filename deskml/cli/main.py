@@ -21,9 +21,9 @@ import textwrap
 import traceback
 from pathlib import Path
 
-from ..core.errors import DeskMLError, ExitCode
+from ..core.errors import DeskMLError, ExitCode, NotFound, UsageError
 
-SUBCOMMANDS = ("inspect", "demo", "engine")
+SUBCOMMANDS = ("inspect", "build", "run", "stop", "status", "logs", "demo", "engine")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,6 +45,26 @@ def _parser() -> argparse.ArgumentParser:
                      help="time limit for opening the model (default from Settings: 60)")
     ins.add_argument("--memory-gb", type=float, default=None, metavar="GB",
                      help="memory limit for opening the model (default: 3 GB + 10x the file size)")
+
+    b = sub.add_parser("build", help="package a model file into an image (a new version)")
+    b.add_argument("file", help="the model file")
+    b.add_argument("--name", required=True, help="the model's name, e.g. 'Returning customers'")
+    b.add_argument("--version", default=None, help="a version name (default: the next number)")
+    b.add_argument("--reference", default=None, metavar="DATA.csv", help="data like the data the model learned from")
+    b.add_argument("--code", action="append", default=[], metavar="FILE.py", help="the model author's own code")
+    b.add_argument("--trust", action="append", default=[], metavar="MODULE")
+
+    r = sub.add_parser("run", help="start a model's service at a stable local address")
+    r.add_argument("model", metavar="NAME[:VERSION]")
+    r.add_argument("--port", type=int, default=None)
+
+    st = sub.add_parser("stop", help="stop a model's service")
+    st.add_argument("model", metavar="NAME")
+    ss = sub.add_parser("status", help="which models run, where, and how they are")
+    ss.add_argument("--json", action="store_true")
+    lg = sub.add_parser("logs", help="the last lines a model's service wrote")
+    lg.add_argument("model", metavar="NAME")
+    lg.add_argument("--tail", type=int, default=200)
 
     demo = sub.add_parser("demo", help="make the demo model and print where it is")
     demo.add_argument("--folder", default=None, help="where to put it (default: DeskML's data folder)")
@@ -70,7 +90,7 @@ def _cmd_inspect(args) -> int:
     limits = LoadLimits(seconds=args.timeout or settings.load_timeout_s,
                         memory_bytes=int(memory_gb * 2**30) if memory_gb else None)
     if limits.seconds <= 0:
-        raise DeskMLError("The time limit must be more than 0 seconds.", "Use e.g. --timeout 60.")
+        raise UsageError("The time limit must be more than 0 seconds.", "Use e.g. --timeout 60.")
     info = inspect_file(args.file, trust=args.trust, code=args.code, limits=limits)
     if args.json:
         print(json.dumps({"ok": True, **info.to_dict()}, indent=2, ensure_ascii=False))
@@ -111,6 +131,117 @@ def format_info(info) -> str:
     if info.note:
         lines.append("  Note        " + textwrap.fill(info.note, 86, subsequent_indent=" " * 14))
     return "\n".join(lines)
+
+
+def _progress(event) -> None:
+    """A one-line progress bar on stderr, with the current step in words."""
+    width = 30
+    done = int(width * event.step / max(event.total, 1))
+    if event.message:
+        sys.stderr.write(f"\r[{'#' * done}{'.' * (width - done)}] {event.step}/{event.total} "
+                         f"{event.message[:60]:<60}")
+        sys.stderr.flush()
+
+
+def _cmd_build(args) -> int:
+    from ..core import build
+    from ..core.engine import connect
+    from ..core.inspection import inspect_file
+    from ..core.registry import Registry
+    from ..core.settings import load_settings
+
+    settings, _ = load_settings()
+    if args.reference and not Path(args.reference).is_file():
+        raise NotFound(f"There is no reference data file at {args.reference}.", "Check the name and folder.")
+    info = inspect_file(args.file, trust=args.trust, code=args.code)
+    client = connect(settings.docker_host)
+    registry = Registry()
+    template = settings.base_image_for("{python}")
+    events = build.package(client, registry, info, args.name, args.version, template,
+                           reference=args.reference, code_files=args.code)
+    why = None
+    while True:
+        try:
+            event = next(events)
+        except StopIteration as stop:
+            version = stop.value
+            break
+        if event.message.startswith("Python "):
+            why = event.message
+        _progress(event)
+    sys.stderr.write("\n")
+    print(f"Built {version.model} version {version.version}: {version.tag}")
+    if why:
+        print(why)
+    print(f"Start it with: deskml run {_quote(version.model)}")
+    return ExitCode.OK
+
+
+def _quote(name: str) -> str:
+    return f"'{name}'" if " " in name else name
+
+
+def _split_ref(ref: str) -> tuple[str, str | None]:
+    name, sep, version = ref.rpartition(":")
+    return (name, version) if sep and name else (ref, None)
+
+
+def _cmd_run(args) -> int:
+    from ..core import runtime
+    from ..core.engine import connect
+    from ..core.registry import Registry
+    from ..core.settings import load_settings
+
+    settings, _ = load_settings()
+    name, version = _split_ref(args.model)
+    registry = Registry()
+    registry.get(name, version)  # a clear message before touching the engine
+    client = connect(settings.docker_host)
+    running = runtime.run(client, registry, name, version, port=args.port, default_port=settings.default_port)
+    if running.note:
+        _say(running.note)
+    print(f"{name} version {running.version} is running at {running.url}")
+    return ExitCode.OK
+
+
+def _cmd_stop(args) -> int:
+    from ..core import runtime
+    from ..core.engine import connect
+    from ..core.settings import load_settings
+
+    settings, _ = load_settings()
+    if runtime.stop(connect(settings.docker_host), args.model):
+        print(f"Stopped {args.model}.")
+    else:
+        print(f"{args.model} was not running.")
+    return ExitCode.OK
+
+
+def _cmd_status(args) -> int:
+    from ..core import runtime
+    from ..core.engine import connect
+    from ..core.settings import load_settings
+
+    settings, _ = load_settings()
+    items = runtime.status(connect(settings.docker_host))
+    if args.json:
+        print(json.dumps({"ok": True, "services": [r.to_dict() for r in items]}, indent=2))
+    elif not items:
+        print("No model is running. Start one with: deskml run NAME")
+    else:
+        for r in items:
+            print(f"{r.model:<24} version {r.version:<6} {r.state:<10} {r.health:<10} {r.url}")
+    return ExitCode.OK
+
+
+def _cmd_logs(args) -> int:
+    from ..core import runtime
+    from ..core.engine import connect
+    from ..core.settings import load_settings
+
+    settings, _ = load_settings()
+    print(runtime.logs(connect(settings.docker_host), args.model, args.tail), end="")
+    return ExitCode.OK
 
 
 def _cmd_demo(args) -> int:
@@ -164,7 +295,9 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     as_json = getattr(args, "json", False)
     try:
-        return {"inspect": _cmd_inspect, "demo": _cmd_demo, "engine": _cmd_engine}[args.command](args)
+        return {"inspect": _cmd_inspect, "build": _cmd_build, "run": _cmd_run, "stop": _cmd_stop,
+                "status": _cmd_status, "logs": _cmd_logs, "demo": _cmd_demo,
+                "engine": _cmd_engine}[args.command](args)
     except DeskMLError as err:
         if as_json:
             print(json.dumps({"ok": False, "error": err.to_dict()}, indent=2, ensure_ascii=False))

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .errors import DeskMLError
+from .errors import DeskMLError, ExitCode
 from .paths import data_dir
 
 PYTHONS = ("3.13", "3.12", "3.11", "3.10", "3.9")
@@ -36,6 +36,7 @@ IMAGE_REPO = "deskml"
 
 
 class BuildFailed(DeskMLError):
+    exit_code = ExitCode.BUILD_FAILED
     kind = "build-failed"
 
 
@@ -58,7 +59,7 @@ class BuildPlan:
 
     @property
     def tag(self) -> str:
-        return f"{IMAGE_REPO}/{_slug(self.name)}:{_slug(self.version)}"
+        return f"{IMAGE_REPO}/{slug(self.name)}:{slug(self.version)}"
 
     def labels(self, created: str | None = None) -> dict:
         return {
@@ -77,7 +78,8 @@ class BuildPlan:
         }
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
+    """A name safe for image tags and container names."""
     s = re.sub(r"[^a-z0-9_.-]+", "-", str(text).lower()).strip("-.")
     return s[:100] or "model"
 
@@ -305,7 +307,7 @@ def plan_build(info, name: str, version: str, base_template: str, arch: str = "x
     sk = info.sklearn_version or info.installed_sklearn_version
     python, why = resolve_python(sk, arch, available=available_pythons)
     plan = BuildPlan(
-        name=name, version=version, model_path=info.path, model_file=_slug(info.file_name) or "model.bin",
+        name=name, version=version, model_path=info.path, model_file=slug(info.file_name) or "model.bin",
         model_sha256=info.sha256, sklearn_version=sk, python=python,
         base_image=base_template.replace("{python}", python),
         requirements=pins_for(info), why=why, code_files=[str(c) for c in code_files], platform_arch=arch)
@@ -337,6 +339,25 @@ def run_to_end(events, on_event=None):
             return stop.value
         if on_event is not None:
             on_event(event)
+
+
+def package(client, registry, info, name: str, version: str | None, base_template: str,
+            reference: str | None = None, code_files=(), cancel=lambda: False):
+    """Plan, download, build and record a version: BuildEvents, then the registry Version."""
+    from .engine import engine_arch
+
+    version = version or registry.next_version(name)
+    yield BuildEvent(0, 1, "Choosing the versions of Python and the libraries")
+    plan = plan_build(info, name, version, base_template, arch=engine_arch(client),
+                      available_pythons=available_pythons(client, base_template), code_files=code_files)
+    yield BuildEvent(0, 1, plan.why)
+    yield BuildEvent(0, 1, "Downloading the libraries (kept for later builds)")
+    wheels, plan.locked = download_wheels(plan.requirements, plan.python, plan.platform_arch)
+    image_id = yield from build_image(client, plan, wheels, cancel)
+    return registry.add_version(
+        name, version, image_id=image_id, tag=plan.tag, model_sha256=info.sha256,
+        sklearn_version=plan.sklearn_version, python=plan.python, requirements=plan.locked,
+        reference=str(Path(reference).resolve()) if reference else None, info=info.to_dict())
 
 
 def plan_to_json(plan: BuildPlan) -> str:

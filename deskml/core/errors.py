@@ -20,6 +20,9 @@ class ExitCode(IntEnum):
     NEEDS_CODE = 6        # the model needs the author's own Python code
     LOAD_FAILED = 7       # the model could not be opened in the safe child process
     ENGINE = 8            # no container engine answers
+    NOT_FOUND = 9         # no such model or version, or it is not running
+    BUILD_FAILED = 10     # packaging the model into an image failed
+    UNHEALTHY = 11        # the model's service did not become ready
 
 
 class DeskMLError(Exception):
@@ -90,6 +93,16 @@ class LoadFailed(DeskMLError):
 class EngineUnavailable(DeskMLError):
     exit_code = ExitCode.ENGINE
     kind = "engine-unavailable"
+
+
+class UsageError(DeskMLError):
+    exit_code = ExitCode.USAGE
+    kind = "usage"
+
+
+class NotFound(DeskMLError):
+    exit_code = ExitCode.NOT_FOUND
+    kind = "not-found"
 
 
 class SettingsError(DeskMLError):

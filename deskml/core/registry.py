@@ -1,0 +1,145 @@
+"""The local registry: every build is a version, recorded in SQLite.
+
+The single source of truth for models and versions (later issues add rollback
+and A/B on top). One file in the user's data folder; WAL mode, so the app and
+the command line can use it at the same time.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import NotFound, UsageError
+from .paths import data_dir
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS models (
+    name        TEXT PRIMARY KEY,
+    created_at  REAL NOT NULL,
+    port        INTEGER
+);
+CREATE TABLE IF NOT EXISTS versions (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    model           TEXT NOT NULL REFERENCES models(name),
+    version         TEXT NOT NULL,
+    image_id        TEXT NOT NULL,
+    tag             TEXT NOT NULL,
+    model_sha256    TEXT NOT NULL,
+    sklearn_version TEXT,
+    python          TEXT,
+    requirements    TEXT NOT NULL,      -- JSON list of exact pins
+    reference       TEXT,               -- path of the reference data, if any
+    built_at        REAL NOT NULL,
+    info            TEXT NOT NULL,      -- the ModelInfo as JSON
+    UNIQUE (model, version)
+);
+"""
+
+
+class UnknownModel(NotFound):
+    kind = "unknown-model"
+
+
+@dataclass(frozen=True)
+class Version:
+    model: str
+    version: str
+    image_id: str
+    tag: str
+    model_sha256: str
+    sklearn_version: str | None
+    python: str | None
+    requirements: list
+    reference: str | None
+    built_at: float
+    info: dict
+
+
+class Registry:
+    def __init__(self, path: Path | None = None):
+        self.path = Path(path) if path else data_dir() / "registry.sqlite3"
+        with closing(self._connect()) as db, db:
+            db.executescript(SCHEMA)
+
+    def _connect(self):
+        db = sqlite3.connect(self.path, timeout=10)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.row_factory = sqlite3.Row
+        return db
+
+    # -- versions ----------------------------------------------------------------
+    def next_version(self, model: str) -> str:
+        """1, 2, 3…: one more than the highest numeric version so far."""
+        with closing(self._connect()) as db:
+            rows = db.execute("SELECT version FROM versions WHERE model = ?", (model,)).fetchall()
+        numbers = [int(r["version"]) for r in rows if re.fullmatch(r"\d+", r["version"])]
+        return str(max(numbers, default=0) + 1)
+
+    def add_version(self, model: str, version: str, *, image_id: str, tag: str, model_sha256: str,
+                    sklearn_version: str | None, python: str | None, requirements: list,
+                    reference: str | None, info: dict) -> Version:
+        now = time.time()
+        try:
+            with closing(self._connect()) as db, db:
+                db.execute("INSERT OR IGNORE INTO models (name, created_at) VALUES (?, ?)", (model, now))
+                db.execute(
+                    "INSERT INTO versions (model, version, image_id, tag, model_sha256, sklearn_version, python,"
+                    " requirements, reference, built_at, info) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (model, version, image_id, tag, model_sha256, sklearn_version, python,
+                     json.dumps(requirements), reference, now, json.dumps(info)))
+        except sqlite3.IntegrityError:
+            raise UsageError(f"{model} already has a version {version}.",
+                              "Choose another version name, or leave it out to get the next number.") from None
+        return self.get(model, version)
+
+    def versions(self, model: str) -> list[Version]:
+        with closing(self._connect()) as db:
+            rows = db.execute("SELECT * FROM versions WHERE model = ? ORDER BY built_at, id", (model,)).fetchall()
+        return [_version(r) for r in rows]
+
+    def get(self, model: str, version: str | None = None) -> Version:
+        """A version, or the newest when none is named."""
+        with closing(self._connect()) as db:
+            if version is None:
+                row = db.execute("SELECT * FROM versions WHERE model = ? ORDER BY built_at DESC, id DESC LIMIT 1",
+                                 (model,)).fetchone()
+            else:
+                row = db.execute("SELECT * FROM versions WHERE model = ? AND version = ?",
+                                 (model, version)).fetchone()
+        if row is None:
+            known = ", ".join(self.models()) or "none yet"
+            what = f"{model} version {version}" if version else model
+            raise UnknownModel(f"There is no model {what}.",
+                               f"Models you have built: {known}. Build one with: deskml build FILE --name NAME")
+        return _version(row)
+
+    def models(self) -> list[str]:
+        with closing(self._connect()) as db:
+            return [r["name"] for r in db.execute("SELECT name FROM models ORDER BY created_at")]
+
+    # -- ports: a model keeps its address ---------------------------------------------
+    def port(self, model: str) -> int | None:
+        with closing(self._connect()) as db:
+            row = db.execute("SELECT port FROM models WHERE name = ?", (model,)).fetchone()
+        return row["port"] if row else None
+
+    def set_port(self, model: str, port: int) -> None:
+        with closing(self._connect()) as db, db:
+            db.execute("UPDATE models SET port = ? WHERE name = ?", (port, model))
+
+    def ports_in_use(self) -> dict[int, str]:
+        with closing(self._connect()) as db:
+            return {r["port"]: r["name"] for r in db.execute("SELECT name, port FROM models WHERE port IS NOT NULL")}
+
+
+def _version(r) -> Version:
+    return Version(model=r["model"], version=r["version"], image_id=r["image_id"], tag=r["tag"],
+                   model_sha256=r["model_sha256"], sklearn_version=r["sklearn_version"], python=r["python"],
+                   requirements=json.loads(r["requirements"]), reference=r["reference"],
+                   built_at=r["built_at"], info=json.loads(r["info"]))

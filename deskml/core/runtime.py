@@ -1,0 +1,152 @@
+"""Run a built model as a container with a stable local address.
+
+A model keeps its port across restarts (the registry remembers it); a port
+taken by something else is detected and the next free one chosen, with a
+message. Containers publish on 127.0.0.1 only, restart unless stopped, and are
+found again by their labels, so the app reattaches to what is running.
+"""
+from __future__ import annotations
+
+import socket
+import time
+from dataclasses import dataclass
+
+from .errors import DeskMLError, ExitCode, NotFound, UsageError
+from .registry import Registry
+
+SERVER_PORT = 8000
+LABEL = "io.deskml.model.name"
+
+
+class ServiceUnhealthy(DeskMLError):
+    exit_code = ExitCode.UNHEALTHY
+    kind = "unhealthy"
+
+
+@dataclass
+class Running:
+    model: str
+    version: str
+    url: str
+    port: int
+    state: str          # "running", "starting", "restarting", "stopped", …
+    health: str         # "healthy", "starting", "unhealthy", "none"
+    container_id: str
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def wait_healthy(url: str, timeout: float = 60.0, alive=lambda: True, interval: float = 0.05) -> float:
+    """Poll ``url``/health until it answers 200; seconds waited. Raises ServiceUnhealthy."""
+    import requests
+
+    start = time.perf_counter()
+    last = ""
+    while time.perf_counter() - start < timeout:
+        try:
+            r = requests.get(url + "/health", timeout=1)
+            if r.status_code == 200:
+                return time.perf_counter() - start
+            last = f"/health answered {r.status_code}"
+        except requests.RequestException as exc:
+            last = type(exc).__name__
+        if not alive():
+            break
+        time.sleep(interval)
+    raise ServiceUnhealthy(f"The model's service at {url} did not become ready.",
+                           "Look at its log (deskml logs NAME) for the reason; the model may fail on its own "
+                           "example input.", details=last)
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def choose_port(model: str, registry: Registry, wanted: int | None, default: int) -> tuple[int, str]:
+    """(port, note): the wanted port, else the model's own, else the first free from the default."""
+    taken_by_models = registry.ports_in_use()
+    first = wanted or registry.port(model) or default
+    port = first
+    while not port_is_free(port) or taken_by_models.get(port, model) != model:
+        port += 1
+        if port > 65535:
+            raise UsageError("No free local port was found.", "Stop a model or another program and try again.")
+    note = "" if port == first else f"Port {first} is in use by another program, so {model} uses {port}."
+    return port, note
+
+
+def container_name(model: str) -> str:
+    from .build import slug
+    return f"deskml-{slug(model)}"
+
+
+def find_container(client, model: str):
+    found = client.containers.list(all=True, filters={"label": f"{LABEL}={model}"})
+    return found[0] if found else None
+
+
+def run(client, registry: Registry, model: str, version: str | None = None, port: int | None = None,
+        default_port: int = 8600, timeout: float = 60.0) -> Running:
+    v = registry.get(model, version)
+    old = find_container(client, model)
+    if old is not None:  # replace the model's container, keeping its port
+        old.remove(force=True)
+    chosen, note = choose_port(model, registry, port, default_port)
+    container = client.containers.run(
+        v.tag, name=container_name(model), detach=True,
+        ports={f"{SERVER_PORT}/tcp": ("127.0.0.1", chosen)},
+        restart_policy={"Name": "unless-stopped"},
+        labels={LABEL: model, "io.deskml.model.version": v.version, "io.deskml.managed": "true"})
+    registry.set_port(model, chosen)
+    url = f"http://127.0.0.1:{chosen}"
+
+    def alive():
+        container.reload()
+        return container.status in ("created", "running", "restarting")
+
+    try:
+        wait_healthy(url, timeout, alive)
+    except ServiceUnhealthy as err:
+        err.details = container.logs(tail=80).decode("utf-8", "replace")
+        raise
+    return status_of(container, note=note)
+
+
+def status_of(container, note: str = "") -> Running:
+    container.reload()
+    attrs = container.attrs
+    state = attrs["State"]
+    ports = (attrs.get("HostConfig", {}).get("PortBindings") or {}).get(f"{SERVER_PORT}/tcp") or [{}]
+    port = int(ports[0].get("HostPort") or 0)
+    return Running(
+        model=container.labels.get(LABEL, "?"), version=container.labels.get("io.deskml.model.version", "?"),
+        url=f"http://127.0.0.1:{port}", port=port,
+        state="restarting" if state.get("Restarting") else state.get("Status", "?"),
+        health=(state.get("Health") or {}).get("Status", "none"), container_id=container.id[:12], note=note)
+
+
+def status(client) -> list[Running]:
+    return [status_of(c) for c in client.containers.list(all=True, filters={"label": LABEL})]
+
+
+def stop(client, model: str) -> bool:
+    c = find_container(client, model)
+    if c is None:
+        return False
+    c.remove(force=True)
+    return True
+
+
+def logs(client, model: str, tail: int = 200) -> str:
+    c = find_container(client, model)
+    if c is None:
+        raise NotFound(f"{model} is not running.", f"Start it with: deskml run {model}")
+    return c.logs(tail=tail).decode("utf-8", "replace")

@@ -1,0 +1,45 @@
+"""The local registry of models and versions."""
+from __future__ import annotations
+
+import pytest
+
+from deskml.core.errors import DeskMLError
+from deskml.core.registry import Registry, UnknownModel
+
+
+def _add(reg, model, version, sha="0" * 64):
+    return reg.add_version(model, version, image_id="sha256:x", tag=f"deskml/{model}:{version}",
+                           model_sha256=sha, sklearn_version="1.9.1", python="3.11",
+                           requirements=["scikit-learn==1.9.1"], reference=None, info={"task": "classification"})
+
+
+def test_versions_number_themselves_and_newest_wins(tmp_path):
+    reg = Registry(tmp_path / "r.sqlite3")
+    assert reg.next_version("shop") == "1"
+    _add(reg, "shop", reg.next_version("shop"))
+    _add(reg, "shop", reg.next_version("shop"))
+    _add(reg, "shop", "summer-special")
+    assert reg.next_version("shop") == "3"
+    assert [v.version for v in reg.versions("shop")] == ["1", "2", "summer-special"]
+    assert reg.get("shop").version == "summer-special" and reg.get("shop", "1").info == {"task": "classification"}
+
+
+def test_duplicate_and_unknown_get_clear_messages(tmp_path):
+    reg = Registry(tmp_path / "r.sqlite3")
+    _add(reg, "shop", "1")
+    with pytest.raises(DeskMLError) as err:
+        _add(reg, "shop", "1")
+    assert "already has a version 1" in err.value.message
+    with pytest.raises(UnknownModel) as err:
+        reg.get("nope")
+    assert "There is no model nope" in err.value.message and "shop" in err.value.what_to_do
+
+
+def test_a_model_keeps_its_port_and_data_survives_reopening(tmp_path):
+    path = tmp_path / "r.sqlite3"
+    reg = Registry(path)
+    _add(reg, "shop", "1")
+    reg.set_port("shop", 8601)
+    again = Registry(path)
+    assert again.port("shop") == 8601 and again.ports_in_use() == {8601: "shop"}
+    assert again.models() == ["shop"]

@@ -1,0 +1,94 @@
+"""deskml build / run / status / stop against the real engine, as a user would type them."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import time
+
+import pytest
+import requests
+
+from conftest import run_cli
+from deskml.core.errors import ExitCode
+
+pytestmark = pytest.mark.docker
+NAME = "DeskML CLI demo"
+
+
+def _status(name):
+    proc = run_cli("status", "--json")
+    assert proc.returncode == 0, proc.stderr
+    return next((s for s in json.loads(proc.stdout)["services"] if s["model"] == name), None)
+
+
+@pytest.fixture
+def built(docker_client, demo):
+    proc = run_cli("build", demo.model, "--name", NAME, "--reference", demo.reference, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    assert "Built DeskML CLI demo version" in proc.stdout and "Python 3.11" in proc.stdout
+    yield
+    run_cli("stop", NAME)
+    for image in docker_client.images.list(filters={"label": f"io.deskml.model.name={NAME}"}):
+        docker_client.images.remove(image.id, force=True)
+
+
+def test_run_predict_kill_restart_stop(built, docker_client, demo):
+    proc = run_cli("run", NAME)
+    assert proc.returncode == 0, proc.stderr
+    url = proc.stdout.strip().rsplit(" ", 1)[-1]
+    assert url.startswith("http://127.0.0.1:")
+    row = {"visits_per_month": 5, "avg_basket_eur": 9.5, "days_since_last_visit": 3, "age": 31,
+           "loyalty_card": "yes", "favourite_product": "coffee", "store": "Centre"}
+    assert requests.post(url + "/v1/predict", json={"inputs": [row]}).json()["predictions"] == ["yes"]
+    s = _status(NAME)
+    assert s["state"] == "running" and s["url"] == url
+
+    # kill the service's process from the host: the engine restarts it, status says so
+    container = docker_client.containers.get(s["container_id"])
+    os.kill(container.attrs["State"]["Pid"], signal.SIGKILL)
+    seen = set()
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        seen.add(_status(NAME)["state"])
+        try:
+            if requests.get(url + "/health", timeout=1).status_code == 200 and len(seen) > 0:
+                container.reload()
+                if container.attrs["RestartCount"] >= 1:
+                    break
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    container.reload()
+    assert container.attrs["RestartCount"] >= 1 and _status(NAME)["state"] == "running"
+    print(f"\nstates seen after the kill: {sorted(seen)}")
+
+    # running again keeps the address
+    proc = run_cli("run", NAME)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith(url)
+
+    # a port taken by another program: another one is chosen, and the user is told
+    port = int(url.rsplit(":", 1)[1])
+    run_cli("stop", NAME)
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", port))
+    blocker.listen()
+    try:
+        proc = run_cli("run", NAME)
+        assert proc.returncode == 0, proc.stderr
+        assert f"Port {port} is in use by another program" in proc.stderr
+        assert not proc.stdout.strip().endswith(url)
+    finally:
+        blocker.close()
+
+    assert "Stopped" in run_cli("stop", NAME).stdout
+    assert _status(NAME) is None
+
+
+def test_unknown_model_and_logs_of_stopped_model():
+    proc = run_cli("run", "no such model")
+    assert proc.returncode == ExitCode.NOT_FOUND and "There is no model no such model" in proc.stderr
+    proc = run_cli("logs", "no such model")
+    assert proc.returncode == ExitCode.NOT_FOUND and "is not running" in proc.stderr
+    assert "Traceback" not in proc.stderr
