@@ -45,6 +45,20 @@ def test_run_predict_kill_restart_stop(built, docker_client, demo):
     s = _status(NAME)
     assert s["state"] == "running" and s["url"] == url
 
+    # the command line's own predict and score go through the service
+    proc = run_cli("predict", NAME, "--input", json.dumps(row))
+    assert proc.returncode == 0 and json.loads(proc.stdout)["predictions"] == ["yes"]
+    proc = run_cli("predict", NAME, "--input", json.dumps({**row, "store": "Airport"}))
+    assert proc.returncode == ExitCode.USAGE and "'store' has the unknown value 'Airport'" in proc.stderr
+    out = demo.reference.parent / "scored.csv"
+    proc = run_cli("score", NAME, demo.reference, "-o", out)
+    assert proc.returncode == 0 and "Scored 600 rows" in proc.stdout and "MB sent" in proc.stderr
+    import pandas as pd
+    scored = pd.read_csv(out)
+    assert len(scored) == 600 and {"prediction", "probability_yes"} <= set(scored.columns)
+    proc = run_cli("score", NAME, demo.reference, "-o", demo.reference)
+    assert proc.returncode == ExitCode.USAGE and "overwrite the input" in proc.stderr
+
     # kill the service's process from the host: the engine restarts it, status says so
     container = docker_client.containers.get(s["container_id"])
     os.kill(container.attrs["State"]["Pid"], signal.SIGKILL)

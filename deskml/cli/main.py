@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..core.errors import DeskMLError, ExitCode, NotFound, UsageError
 
-SUBCOMMANDS = ("inspect", "build", "run", "stop", "status", "logs", "demo", "engine")
+SUBCOMMANDS = ("inspect", "build", "run", "stop", "status", "logs", "predict", "score", "demo", "engine")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,6 +65,15 @@ def _parser() -> argparse.ArgumentParser:
     lg = sub.add_parser("logs", help="the last lines a model's service wrote")
     lg.add_argument("model", metavar="NAME")
     lg.add_argument("--tail", type=int, default=200)
+
+    pr = sub.add_parser("predict", help="ask a running model for a prediction")
+    pr.add_argument("model", metavar="NAME")
+    pr.add_argument("--input", required=True, metavar="JSON",
+                    help="one row as JSON ('{\"age\": 31, ...}'), a list of rows, or @FILE.json")
+    sc = sub.add_parser("score", help="score a CSV file through a running model")
+    sc.add_argument("model", metavar="NAME")
+    sc.add_argument("csv", metavar="IN.csv")
+    sc.add_argument("-o", "--output", required=True, metavar="OUT.csv")
 
     demo = sub.add_parser("demo", help="make the demo model and print where it is")
     demo.add_argument("--folder", default=None, help="where to put it (default: DeskML's data folder)")
@@ -244,6 +253,54 @@ def _cmd_logs(args) -> int:
     return ExitCode.OK
 
 
+def _service_url(name: str) -> str:
+    from ..core import runtime
+    from ..core.engine import connect
+    from ..core.settings import load_settings
+
+    settings, _ = load_settings()
+    container = runtime.find_container(connect(settings.docker_host), name)
+    if container is None:
+        raise NotFound(f"{name} is not running.", f"Start it with: deskml run {_quote(name)}")
+    return runtime.status_of(container).url
+
+
+def _cmd_predict(args) -> int:
+    from ..core import client
+
+    text = args.input
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise NotFound(f"Cannot read {text[1:]}: {exc.strerror}.", "Check the file name.") from None
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"--input is not valid JSON ({exc}).",
+                         'Write one row like \'{"age": 31, "store": "Centre"}\'.') from None
+    rows = doc if isinstance(doc, list) else [doc]
+    print(json.dumps(client.predict(_service_url(args.model), rows), indent=2, ensure_ascii=False))
+    return ExitCode.OK
+
+
+def _cmd_score(args) -> int:
+    from ..core import client
+
+    url = _service_url(args.model)
+
+    def progress(done, total):
+        width = 30
+        n = int(width * done / max(total, 1))
+        sys.stderr.write(f"\r[{'#' * n}{'.' * (width - n)}] {done / 1e6:.1f} of {total / 1e6:.1f} MB sent")
+        sys.stderr.flush()
+
+    rows = client.score_csv(url, Path(args.csv), Path(args.output), progress)
+    sys.stderr.write("\n")
+    print(f"Scored {rows:,} rows into {args.output}")
+    return ExitCode.OK
+
+
 def _cmd_demo(args) -> int:
     from ..core.demo import ensure_demo
 
@@ -296,7 +353,8 @@ def main(argv=None) -> int:
     as_json = getattr(args, "json", False)
     try:
         return {"inspect": _cmd_inspect, "build": _cmd_build, "run": _cmd_run, "stop": _cmd_stop,
-                "status": _cmd_status, "logs": _cmd_logs, "demo": _cmd_demo,
+                "status": _cmd_status, "logs": _cmd_logs, "predict": _cmd_predict, "score": _cmd_score,
+                "demo": _cmd_demo,
                 "engine": _cmd_engine}[args.command](args)
     except DeskMLError as err:
         if as_json:
