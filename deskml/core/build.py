@@ -109,9 +109,11 @@ def dockerfile(plan: BuildPlan, created: str | None = None) -> str:
         "RUN python3 -m venv /opt/venv \\",
         " && /opt/venv/bin/pip install --no-index --find-links /tmp/wheels --no-cache-dir"
         " -r /tmp/requirements.lock \\",
-        " && /opt/venv/bin/pip uninstall -y -q pip setuptools wheel 2>/dev/null; \\",
-        "    find /opt/venv -depth -type d -path '*/site-packages/*' -name tests"
-        " -prune -exec rm -rf {} + ; true",
+        " && (/opt/venv/bin/pip uninstall -y -q pip setuptools wheel || true) \\",
+        " && (for f in /opt/venv/lib/python*/site-packages/*.libs/libgomp-*.so*; do"
+        " cp \"$f\" /opt/venv/lib/libgomp.so.1; break; done; true) \\",
+        " && (find /opt/venv -depth -type d -path '*/site-packages/*' -name tests -prune"
+        " -exec rm -rf {} + || true)",
         "",
         f"FROM {plan.base_image}",
         "RUN useradd --system --uid 10001 --home-dir /app --no-create-home deskml",
@@ -122,7 +124,9 @@ def dockerfile(plan: BuildPlan, created: str | None = None) -> str:
     if plan.code_files:
         lines.append("COPY code/ /app/code/")
     lines += [
+        "# LD_LIBRARY_PATH: OpenMP from scikit-learn's wheel, for libraries that expect it (LightGBM)",
         "ENV PATH=/opt/venv/bin:$PATH PYTHONPATH=/app PYTHONUNBUFFERED=1 DESKML_IN_CONTAINER=1 \\",
+        "    LD_LIBRARY_PATH=/opt/venv/lib \\",
         "    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1",
         "WORKDIR /app",
         "USER 10001",
@@ -214,13 +218,18 @@ def download_wheels(requirements: list[str], python: str, arch: str) -> tuple[Pa
     tmp = folder.with_name(folder.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    proc = _pip(["download", "-q", "-d", str(tmp), *platform_args(python, arch), *requirements])
-    if proc.returncode != 0:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise BuildFailed(
-            f"DeskML could not download the libraries the model needs for Python {python}.",
-            "Check the internet connection and try again; the libraries are kept for later builds.",
-            details=proc.stderr[-3000:])
+    wanted = list(requirements)
+    for _ in range(6):  # pip evaluates markers for this computer's Python: close the set for the image's
+        proc = _pip(["download", "-q", "-d", str(tmp), *platform_args(python, arch), *wanted])
+        if proc.returncode != 0:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise BuildFailed(
+                f"DeskML could not download the libraries the model needs for Python {python}.",
+                "Check the internet connection and try again; the libraries are kept for later builds.",
+                details=proc.stderr[-3000:])
+        wanted = missing_requirements(tmp, python, arch)
+        if not wanted:
+            break
     pins = []
     for whl in sorted(tmp.glob("*.whl")):
         m = _WHEEL.match(whl.name)
@@ -230,6 +239,49 @@ def download_wheels(requirements: list[str], python: str, arch: str) -> tuple[Pa
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)
     return folder, pins
+
+
+def _target_environment(python: str, arch: str) -> dict:
+    return {"python_version": python, "python_full_version": f"{python}.0", "sys_platform": "linux",
+            "platform_system": "Linux", "platform_machine": arch, "os_name": "posix",
+            "implementation_name": "cpython", "platform_python_implementation": "CPython", "extra": ""}
+
+
+def missing_requirements(folder: Path, python: str, arch: str) -> list[str]:
+    """Requirements of the downloaded wheels, as the image's Python sees them, that no
+    downloaded wheel satisfies (pip download judges markers like python_version < "3.11"
+    by the Python running pip, not by --python-version)."""
+    import email.parser
+    import zipfile
+
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    env = _target_environment(python, arch)
+    have, needs = {}, []
+    for whl in folder.glob("*.whl"):
+        m = _WHEEL.match(whl.name)
+        if not m:
+            continue
+        have[canonicalize_name(m["name"])] = m["version"]
+        with zipfile.ZipFile(whl) as z:
+            meta = next((n for n in z.namelist() if n.endswith(".dist-info/METADATA")), None)
+            if meta is None:
+                continue
+            headers = email.parser.Parser().parsestr(z.read(meta).decode("utf-8", "replace"), headersonly=True)
+        for text in headers.get_all("Requires-Dist") or []:
+            try:
+                req = Requirement(text)
+            except InvalidRequirement:
+                continue
+            if req.marker is None or req.marker.evaluate(env):
+                needs.append(req)
+    missing = []
+    for req in needs:
+        version = have.get(canonicalize_name(req.name))
+        if version is None or (req.specifier and not req.specifier.contains(version, prereleases=True)):
+            missing.append(f"{req.name}{req.specifier}")
+    return sorted(set(missing))
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,82 @@
+"""Several estimator families, and a model saved by scikit-learn 1.0.2 on Python 3.9,
+build, run in containers and give the same predictions as where they were saved."""
+from __future__ import annotations
+
+import os
+
+import joblib
+import numpy as np
+import pytest
+import requests
+
+import benign
+import oldmodel
+from deskml.core import build, runtime
+from deskml.core.inspection import inspect_file
+from deskml.core.registry import Registry
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    return Registry(tmp_path_factory.mktemp("registry") / "r.sqlite3")
+
+
+@pytest.fixture(scope="module")
+def deployed(docker_client, registry):
+    names = []
+
+    def deploy(path, name):
+        info = inspect_file(path)
+        template = os.environ["DESKML_BASE_IMAGE"]
+        events = []
+        version = build.run_to_end(build.package(docker_client, registry, info, name, None, template),
+                                   events.append)
+        running = runtime.run(docker_client, registry, name, default_port=8700)
+        names.append(name)
+        return info, version, running, events
+
+    yield deploy
+    for name in names:
+        runtime.stop(docker_client, name)
+        for image in docker_client.images.list(filters={"label": f"io.deskml.model.name={name}"}):
+            docker_client.images.remove(image.id, force=True)
+
+
+FAMILIES = [benign.text_tfidf_svc, benign.random_forest, benign.hist_gradient_boosting, benign.kmeans,
+            benign.lightgbm_classifier]
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.__name__)
+def test_family_in_a_container(family, deployed, tmp_path):
+    model, task, _ = family()
+    path = tmp_path / f"{family.__name__}.joblib"
+    joblib.dump(model, path)
+    if family is benign.text_tfidf_svc:
+        X = [["great coffee and friendly staff"], ["rude and cold"], ["lovely cake"]]
+        expected = model.predict([r[0] for r in X]).tolist()
+    else:
+        X = benign._xy(n=30, seed=5)[0].round(4)
+        expected = model.predict(X).tolist()
+        X = X.tolist()
+    info, version, running, _ = deployed(path, f"family {family.__name__}")
+    if family is benign.lightgbm_classifier:
+        assert any(r.startswith("lightgbm==") for r in version.requirements)
+    body = requests.post(running.url + "/v1/predict", json={"instances": X}, timeout=30)
+    assert body.status_code == 200, body.text
+    assert body.json()["predictions"] == expected
+    assert requests.get(running.url + "/v1/model").json()["task"] == task
+
+
+def test_model_saved_with_old_sklearn_runs_on_python_39(docker_client, deployed, tmp_path_factory):
+    path, saved = oldmodel.make_old_model(docker_client, tmp_path_factory.mktemp("old"))
+    info, version, running, events = deployed(path, "old breast cancer")
+    assert info.sklearn_version == "1.0.2" and version.python == "3.9"
+    why = next(e.message for e in events if e.message.startswith("Python "))
+    assert why.startswith("Python 3.9: the newest Python with scikit-learn 1.0.2 wheels (not 3.11)"), why
+    assert "scikit-learn==1.0.2" in version.requirements
+    body = requests.post(running.url + "/v1/predict", json={"inputs": saved["rows"]}, timeout=30).json()
+    assert body["predictions"] == saved["predictions"]
+    got = [p["malignant"] for p in body["probabilities"]]  # classes_ sort: benign, malignant
+    assert np.allclose(got, saved["proba"], atol=1e-6)
