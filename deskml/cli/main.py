@@ -153,8 +153,7 @@ def _progress(event) -> None:
 
 
 def _cmd_build(args) -> int:
-    from ..core import build
-    from ..core.engine import connect
+    from ..core import build, services
     from ..core.inspection import inspect_file
     from ..core.registry import Registry
     from ..core.settings import load_settings
@@ -163,8 +162,18 @@ def _cmd_build(args) -> int:
     if args.reference and not Path(args.reference).is_file():
         raise NotFound(f"There is no reference data file at {args.reference}.", "Check the name and folder.")
     info = inspect_file(args.file, trust=args.trust, code=args.code)
-    client = connect(settings.docker_host)
     registry = Registry()
+    client = services.engine(settings)
+    if client is None:
+        version = build.record_local(registry, info, args.name, args.version, args.reference, args.code)
+        _say("No container engine answers, so DeskML did not package the model into an image. "
+             f"It recorded {version.model} version {version.version} to run as a local process on this computer"
+             + (f" (with scikit-learn {info.installed_sklearn_version}, not the file's {info.sklearn_version})"
+                if info.sklearn_version and info.sklearn_version != info.installed_sklearn_version else "")
+             + ". Install or start Docker, then build again, to get an image with the file's own versions.")
+        print(f"Recorded {version.model} version {version.version} (local process)")
+        print(f"Start it with: deskml run {_quote(version.model)}")
+        return ExitCode.OK
     template = settings.base_image_for("{python}")
     events = build.package(client, registry, info, args.name, args.version, template,
                            reference=args.reference, code_files=args.code)
@@ -196,17 +205,13 @@ def _split_ref(ref: str) -> tuple[str, str | None]:
 
 
 def _cmd_run(args) -> int:
-    from ..core import runtime
-    from ..core.engine import connect
+    from ..core import services
     from ..core.registry import Registry
     from ..core.settings import load_settings
 
     settings, _ = load_settings()
     name, version = _split_ref(args.model)
-    registry = Registry()
-    registry.get(name, version)  # a clear message before touching the engine
-    client = connect(settings.docker_host)
-    running = runtime.run(client, registry, name, version, port=args.port, default_port=settings.default_port)
+    running = services.start(settings, Registry(), name, version, port=args.port)
     if running.note:
         _say(running.note)
     print(f"{name} version {running.version} is running at {running.url}")
@@ -214,25 +219,20 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_stop(args) -> int:
-    from ..core import runtime
-    from ..core.engine import connect
+    from ..core import services
     from ..core.settings import load_settings
 
     settings, _ = load_settings()
-    if runtime.stop(connect(settings.docker_host), args.model):
-        print(f"Stopped {args.model}.")
-    else:
-        print(f"{args.model} was not running.")
+    print(f"Stopped {args.model}." if services.stop(settings, args.model) else f"{args.model} was not running.")
     return ExitCode.OK
 
 
 def _cmd_status(args) -> int:
-    from ..core import runtime
-    from ..core.engine import connect
+    from ..core import services
     from ..core.settings import load_settings
 
     settings, _ = load_settings()
-    items = runtime.status(connect(settings.docker_host))
+    items = services.all_services(settings)
     if args.json:
         print(json.dumps({"ok": True, "services": [r.to_dict() for r in items]}, indent=2))
     elif not items:
@@ -244,25 +244,19 @@ def _cmd_status(args) -> int:
 
 
 def _cmd_logs(args) -> int:
-    from ..core import runtime
-    from ..core.engine import connect
+    from ..core import services
     from ..core.settings import load_settings
 
     settings, _ = load_settings()
-    print(runtime.logs(connect(settings.docker_host), args.model, args.tail), end="")
+    print(services.logs(settings, args.model, args.tail), end="")
     return ExitCode.OK
 
 
 def _service_url(name: str) -> str:
-    from ..core import runtime
-    from ..core.engine import connect
+    from ..core import services
     from ..core.settings import load_settings
 
-    settings, _ = load_settings()
-    container = runtime.find_container(connect(settings.docker_host), name)
-    if container is None:
-        raise NotFound(f"{name} is not running.", f"Start it with: deskml run {_quote(name)}")
-    return runtime.status_of(container).url
+    return services.url_of(load_settings()[0], name)
 
 
 def _cmd_predict(args) -> int:

@@ -1,0 +1,77 @@
+"""One entry point for the model services, whichever runtime runs them.
+
+A version built into an image runs as a container; where no container engine
+answers (or the version was recorded without one), it runs as a local process.
+The command line and the app call these functions and never choose themselves.
+"""
+from __future__ import annotations
+
+from . import local, runtime
+from .errors import EngineUnavailable, NotFound
+from .runtime import Running
+
+
+def engine(settings):
+    """A docker client, or None when no engine answers."""
+    from .engine import connect
+
+    try:
+        return connect(settings.docker_host, timeout=5)
+    except EngineUnavailable:
+        return None
+
+
+def start(settings, registry, model: str, version: str | None = None, port: int | None = None) -> Running:
+    v = registry.get(model, version)
+    client = engine(settings) if v.tag else None
+    if client is not None:
+        local.stop(model)
+        return runtime.run(client, registry, model, v.version, port=port, default_port=settings.default_port)
+    runtime_note = ("No container engine answers, so DeskML runs it as a local process on this computer."
+                    if v.tag else "This version was recorded without a container engine: it runs as a local process.")
+    running = local.run(registry, model, v.version, port=port, default_port=settings.default_port)
+    running.note = " ".join(n for n in (runtime_note, running.note) if n)
+    return running
+
+
+def find(settings, model: str) -> Running | None:
+    found = local.find(model)
+    if found is not None:
+        return found
+    client = engine(settings)
+    if client is not None:
+        c = runtime.find_container(client, model)
+        if c is not None:
+            return runtime.status_of(c)
+    return None
+
+
+def url_of(settings, model: str) -> str:
+    found = find(settings, model)
+    if found is None or found.state not in ("running", "restarting"):
+        raise NotFound(f"{model} is not running.", f"Start it with: deskml run '{model}'")
+    return found.url
+
+
+def all_services(settings) -> list[Running]:
+    client = engine(settings)
+    items = runtime.status(client) if client is not None else []
+    return items + [r for r in local.status() if r.state == "running"]
+
+
+def stop(settings, model: str) -> bool:
+    stopped = local.stop(model)
+    client = engine(settings)
+    if client is not None:
+        stopped = runtime.stop(client, model) or stopped
+    return stopped
+
+
+def logs(settings, model: str, tail: int = 200) -> str:
+    text = local.logs(model, tail)
+    if text is not None:
+        return text
+    client = engine(settings)
+    if client is None:
+        raise NotFound(f"{model} is not running.", f"Start it with: deskml run '{model}'")
+    return runtime.logs(client, model, tail)
