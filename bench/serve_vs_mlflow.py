@@ -1,0 +1,212 @@
+"""DeskML's service against MLflow's, side by side in one run, on the same model.
+
+Model: LogisticRegression on scikit-learn's breast-cancer data (30 numbers a row).
+Reference: ``mlflow models serve --env-manager local`` (MLflow's own server), on
+this machine, in this run. DeskML's service runs in its container.
+
+Figures (ratios are DeskML / MLflow unless said otherwise):
+  * single-row latency p50 and p99, sequential keep-alive requests   (goal p50 <= 0.3x)
+  * throughput with 16 connections (wrk, 10 s)                         (goal >= 3x)
+  * server CPU per request during that load                            (goal <= 0.35x)
+  * the floor: in-process predict + predict_proba of one row
+  * 100,000 rows through /v1/predict/csv vs in-process read+predict+write (goal < 1.5x)
+  * container start to healthy                                         (goal < 3 s)
+  * service memory vs a bare Python process that loads the model       (goal <= 1.3x)
+
+    python bench/serve_vs_mlflow.py            (needs Docker, mlflow, wrk)
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import joblib  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import psutil  # noqa: E402
+from sklearn.datasets import load_breast_cancer  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+
+from deskml.core import build, runtime  # noqa: E402
+from deskml.core.engine import connect, engine_arch  # noqa: E402
+from deskml.core.inspection import inspect_file  # noqa: E402
+from deskml.core.registry import Registry  # noqa: E402
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def latency(port, path, body, n=2000, warm=200):
+    c = http.client.HTTPConnection("127.0.0.1", port)
+    data = json.dumps(body).encode()
+    headers = {"content-type": "application/json"}
+    times = []
+    for i in range(n + warm):
+        t = time.perf_counter()
+        c.request("POST", path, data, headers)
+        r = c.getresponse()
+        r.read()
+        if r.status != 200:
+            raise RuntimeError(f"{path} answered {r.status}")
+        if i >= warm:
+            times.append(time.perf_counter() - t)
+    times.sort()
+    return statistics.median(times) * 1000, times[int(len(times) * 0.99)] * 1000
+
+
+def wrk(port, path, body, seconds=10, connections=16):
+    script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    script.write_text('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                      f"wrk.body = {json.dumps(json.dumps(body))}\n")
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(script),
+                          f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        raise RuntimeError(f"{non2xx.group(1)} failed requests under load:\n{out}")
+    return rps, total
+
+
+def tree_cpu(pid):
+    p = psutil.Process(pid)
+    procs = [p] + p.children(recursive=True)
+    return sum(sum(q.cpu_times()[:2]) for q in procs if q.is_running())
+
+
+def container_cpu(container):
+    return container.stats(stream=False)["cpu_stats"]["cpu_usage"]["total_usage"] / 1e9
+
+
+def wait(port, path="/health", timeout=120):
+    import requests
+    t = time.perf_counter()
+    while time.perf_counter() - t < timeout:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}{path}", timeout=1).status_code == 200:
+                return time.perf_counter() - t
+        except requests.RequestException:
+            pass
+        time.sleep(0.02)
+    raise RuntimeError(f"nothing answered on {port}{path}")
+
+
+def main():
+    work = Path(tempfile.mkdtemp(prefix="deskml-bench-"))
+    os.environ.setdefault("DESKML_HOME", str(work / "home"))
+    X, y = load_breast_cancer(return_X_y=True)
+    model = LogisticRegression(max_iter=5000).fit(X, y)
+    model_path = work / "cancer.joblib"
+    joblib.dump(model, model_path)
+    row = X[:1].tolist()
+
+    # the floor: the model itself, in this process
+    ts = []
+    for _ in range(3000):
+        t = time.perf_counter()
+        model.predict(X[:1])
+        model.predict_proba(X[:1])
+        ts.append(time.perf_counter() - t)
+    floor = statistics.median(ts[300:]) * 1000
+
+    # DeskML in its container
+    client = connect()
+    template = os.environ.get("DESKML_BASE_IMAGE", "deskml-base/python:{python}")
+    info = inspect_file(model_path)
+    registry = Registry(work / "registry.sqlite3")
+    build.run_to_end(build.package(client, registry, info, "bench cancer", None, template))
+    port = free_port()
+    t = time.perf_counter()
+    running = runtime.run(client, registry, "bench cancer", port=port, default_port=port)
+    start_s = time.perf_counter() - t
+    container = runtime.find_container(client, "bench cancer")
+
+    # MLflow's server on the host
+    import mlflow.sklearn
+    mlflow_dir = work / "mlflow-model"
+    mlflow.sklearn.save_model(model, str(mlflow_dir))
+    mport = free_port()
+    mlflow_proc = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "models", "serve", "-m", str(mlflow_dir), "--env-manager", "local",
+         "-h", "127.0.0.1", "-p", str(mport)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    try:
+        wait(mport, "/ping")
+        d_body, m_body = {"instances": row}, {"inputs": row}
+        d50, d99 = latency(port, "/v1/predict", d_body)
+        m50, m99 = latency(mport, "/invocations", m_body)
+
+        c0 = container_cpu(container)
+        d_rps, d_n = wrk(port, "/v1/predict", d_body)
+        d_cpu = (container_cpu(container) - c0) / d_n * 1000
+        c0 = tree_cpu(mlflow_proc.pid)
+        m_rps, m_n = wrk(mport, "/invocations", m_body)
+        m_cpu = (tree_cpu(mlflow_proc.pid) - c0) / m_n * 1000
+
+        # 100,000 rows as CSV
+        big = pd.DataFrame(np.tile(X, (100_000 // len(X) + 1, 1))[:100_000],
+                           columns=[f"x{i}" for i in range(X.shape[1])])
+        csv_in, csv_out = work / "big.csv", work / "big-scored.csv"
+        big.to_csv(csv_in, index=False)
+        t = time.perf_counter()
+        frame = pd.read_csv(csv_in)
+        frame["prediction"] = model.predict(frame.to_numpy())
+        proba = model.predict_proba(frame.drop(columns="prediction").to_numpy())
+        for j, c in enumerate(model.classes_):
+            frame[f"probability_{c}"] = proba[:, j]
+        frame.to_csv(work / "inproc.csv", index=False)
+        inproc_s = time.perf_counter() - t
+        from deskml.core.client import score_csv
+        t = time.perf_counter()
+        rows = score_csv(running.url, csv_in, csv_out)
+        service_csv_s = time.perf_counter() - t
+        assert rows == 100_000
+
+        # memory: the container against a bare Python that loads the model
+        mem = container.stats(stream=False)["memory_stats"]
+        used = mem["usage"] - mem.get("stats", {}).get("inactive_file", mem.get("stats", {}).get("cache", 0))
+        bare = subprocess.Popen([sys.executable, "-c", f"import joblib,time; m=joblib.load({str(model_path)!r});"
+                                 " print('ok', flush=True); time.sleep(30)"], stdout=subprocess.PIPE)
+        bare.stdout.readline()
+        bare_rss = psutil.Process(bare.pid).memory_info().rss
+        bare.kill()
+    finally:
+        os.killpg(mlflow_proc.pid, 15)
+        runtime.stop(client, "bench cancer")
+        for image in client.images.list(filters={"label": "io.deskml.model.name=bench cancer"}):
+            client.images.remove(image.id, force=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+    import mlflow
+    print(f"model: LogisticRegression, breast cancer (30 inputs); MLflow {mlflow.__version__} "
+          f"(mlflow models serve --env-manager local), same machine, same run")
+    print(f"{'figure':<44}{'DeskML':>12}{'MLflow':>12}{'ratio':>9}  goal")
+    print(f"{'single-row latency p50 (ms)':<44}{d50:>12.2f}{m50:>12.2f}{d50 / m50:>9.2f}  <= 0.30")
+    print(f"{'single-row latency p99 (ms)':<44}{d99:>12.2f}{m99:>12.2f}{d99 / m99:>9.2f}")
+    print(f"{'throughput, 16 connections (requests/s)':<44}{d_rps:>12.0f}{m_rps:>12.0f}{d_rps / m_rps:>9.2f}  >= 3")
+    print(f"{'server CPU per request (ms)':<44}{d_cpu:>12.3f}{m_cpu:>12.3f}{d_cpu / m_cpu:>9.2f}  <= 0.35")
+    print(f"{'floor: in-process predict+proba, 1 row (ms)':<44}{floor:>12.3f}")
+    print(f"{'100,000 CSV rows: service vs in-process (s)':<44}{service_csv_s:>12.2f}{inproc_s:>12.2f}"
+          f"{service_csv_s / inproc_s:>9.2f}  < 1.5 (reference: in-process)")
+    print(f"{'container start to healthy (s)':<44}{start_s:>12.2f}{'':>12}{'':>9}  < 3")
+    print(f"{'memory: service vs bare Python + model (MB)':<44}{used / 1e6:>12.0f}{bare_rss / 1e6:>12.0f}"
+          f"{used / bare_rss:>9.2f}  <= 1.3 (reference: bare Python)")
+
+
+if __name__ == "__main__":
+    main()
