@@ -184,7 +184,7 @@ def test_batcher_combines_waiting_requests(demo):
     row = svc.columns_from_named([svc.example_row()])
 
     async def go():
-        return await asyncio.gather(*(batcher.predict(row, 1) for _ in range(10)))
+        return await asyncio.gather(*(batcher.predict(row, 1) for _ in range(10)))  # one loop turn
 
     results = asyncio.run(go())
     assert calls == [10] and metrics.batches == 1
@@ -195,3 +195,22 @@ def test_refuses_lan_without_api_key(demo):
     proc = subprocess.run([sys.executable, "-m", "deskml.server", "--model", str(demo.model), "--host", "0.0.0.0"],
                           env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "API key" in proc.stderr
+
+
+@pytest.mark.parametrize("change,phrase", [
+    (("age", "forty"), "'age' must be a finite number, not 'forty' (CSV row 4)"),
+    (("age", ""), "'age' must be a finite number, not empty (CSV row 4)"),
+    (("store", "Airport"), "'store' has the unknown value 'Airport' in CSV row 4"),
+])
+def test_csv_cell_mistakes_name_the_input_and_row(server, reference, change, phrase):
+    frame = reference.drop(columns="comes_back").head(5).astype(object)
+    frame.loc[2, change[0]] = change[1]
+    r = requests.post(server + "/v1/predict/csv", data=frame.to_csv(index=False).encode())
+    assert r.status_code == 422 and phrase in r.json()["error"]["message"], r.text
+    assert requests.get(server + "/health").status_code == 200
+
+
+def test_csv_ragged_row(server, reference):
+    text = reference.drop(columns="comes_back").head(3).to_csv(index=False) + "1,2,3,4,5,6,7,8,9\n"
+    r = requests.post(server + "/v1/predict/csv", data=text.encode())
+    assert r.status_code == 422 and "cannot be read" in r.json()["error"]["message"]

@@ -47,6 +47,11 @@ def main(argv=None):
     from .app import App
     from .service import ModelService
 
+    try:  # inputs are checked (finite numbers) before they reach the model
+        import sklearn
+        sklearn.set_config(assume_finite=True)
+    except (ImportError, TypeError):
+        pass
     model = load_model(args.model, args.code_dir)
     app = App(ModelService(model, args.name, args.version), api_key=api_key)
     app.start()  # the self-test: a model that cannot predict its example row never reports healthy

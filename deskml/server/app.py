@@ -83,55 +83,64 @@ class Metrics:
 
 
 class Batcher:
-    """Combine the rows of concurrent requests into one predict call."""
+    """Combine the rows of concurrent requests into one predict call.
+
+    Requests parsed in the same turn of the event loop are collected; one
+    callback scheduled with ``call_soon`` predicts them all at once, in the loop
+    (no thread hop for a lone request). While it predicts, new requests wait in
+    the sockets and are read, together, in the next turn: the next batch.
+    """
 
     def __init__(self, service, metrics, max_rows=4096):
         self.service = service
         self.metrics = metrics
         self.max_rows = max_rows
-        self.queue = None
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="predict")
-        self.task = None
+        self.pending = []
+        self.scheduled = False
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="predict")  # big CSV chunks
 
-    async def predict(self, cols, n):
-        if self.queue is None:
-            self.queue = asyncio.Queue()
-            self.task = asyncio.ensure_future(self._run())
-        fut = asyncio.get_running_loop().create_future()
-        await self.queue.put((cols, n, fut))
-        return await fut
-
-    async def _run(self):
+    def predict(self, cols, n):
         loop = asyncio.get_running_loop()
-        while True:
-            items = [await self.queue.get()]
-            rows = items[0][1]
-            while rows < self.max_rows and not self.queue.empty():
-                item = self.queue.get_nowait()
-                items.append(item)
-                rows += item[1]
-            if len(items) == 1:
-                merged = items[0][0]
-            else:
-                merged = {k: [] for k in items[0][0]}
-                for cols, _, _ in items:
-                    for k, v in cols.items():
-                        merged[k].extend(v)
-            try:
-                result = await loop.run_in_executor(self.pool, self.service.predict, merged)
-            except Exception as exc:  # the model failed on valid input: tell every waiting request
-                for _, _, fut in items:
-                    if not fut.done():
-                        fut.set_exception(exc)
-                continue
-            self.metrics.batches += 1
-            self.metrics.rows += rows
-            start = 0
-            for _, n, fut in items:
-                part = {k: v[start:start + n] for k, v in result.items()}
-                start += n
+        fut = loop.create_future()
+        self.pending.append((cols, n, fut))
+        if not self.scheduled:
+            self.scheduled = True
+            loop.call_soon(self._flush)
+        return fut
+
+    def _flush(self):
+        self.scheduled = False
+        items, self.pending = self.pending, []
+        while items:
+            batch, rows = [], 0
+            while items and (not batch or rows + items[0][1] <= self.max_rows):
+                batch.append(items.pop(0))
+                rows += batch[-1][1]
+            self._predict_batch(batch, rows)
+
+    def _predict_batch(self, items, rows):
+        if len(items) == 1:
+            merged = items[0][0]
+        else:
+            merged = {k: [] for k in items[0][0]}
+            for cols, _, _ in items:
+                for k, v in cols.items():
+                    merged[k].extend(v)
+        try:
+            result = self.service.predict(merged)
+        except Exception as exc:  # the model failed on valid input: tell every waiting request
+            for _, _, fut in items:
                 if not fut.done():
-                    fut.set_result(part)
+                    fut.set_exception(exc)
+            return
+        self.metrics.batches += 1
+        self.metrics.rows += rows
+        start = 0
+        for _, n, fut in items:
+            part = {k: v[start:start + n] for k, v in result.items()}
+            start += n
+            if not fut.done():
+                fut.set_result(part)
 
 
 class App:
@@ -270,46 +279,43 @@ class App:
                               missing[0])
         extra_cols = ["prediction"] + ([f"probability_{c}" for c in svc.classes] if svc.has_proba and svc.classes
                                        else [])
+        loop = asyncio.get_running_loop()
         started = False
         row0 = 0
         async for lines in reader.chunks(CSV_CHUNK_ROWS):
-            frame = _parse_csv(header, lines, names)
-            cols = {}
-            for name, kind, cats in svc._kinds:
-                values = frame[name]
-                checked = []
-                for i, v in enumerate(values):
-                    if kind == "number":
-                        try:
-                            v = float(v)
-                        except (TypeError, ValueError):
-                            raise ClientError(422, f"'{name}' must be a number, not {v!r} (CSV row {row0 + i + 2})",
-                                              name, row0 + i) from None
-                    checked.append(svc.check_value(name, kind, cats, v, row0 + i))
-                cols[name] = checked
-            result = await self.batcher.predict(cols, len(lines))
+            X = svc.check_frame(_parse_csv(header, lines, names), row0)
+            preds, proba = await loop.run_in_executor(self.batcher.pool, svc.predict_arrays, X)
+            extra = _extra_lines(preds, proba)
             out = io.StringIO()
-            w = csv.writer(out, lineterminator="\n")
             if not started:
-                w.writerow(names + extra_cols)
-            for i, line in enumerate(lines):
-                extra = [result["predictions"][i]]
-                if "probabilities" in result:
-                    extra += list(result["probabilities"][i].values())
+                out.write(header.rstrip("\r\n") + "," + ",".join(extra_cols) + "\n")
+            for line, tail in zip(lines, extra):
                 out.write(line.rstrip("\r\n"))
-                out.write("," if line.strip() else "")
-                w.writerow(extra)
+                out.write(",")
+                out.write(tail)
             chunk = out.getvalue().encode()
             if not started:
                 await send({"type": "http.response.start", "status": 200,
                             "headers": [(b"content-type", b"text/csv; charset=utf-8")]})
                 started = True
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            self.metrics.rows += len(lines)
             row0 += len(lines)
         if not started:
             raise ClientError(400, "the CSV has a header but no data rows")
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         return 200
+
+
+def _extra_lines(preds, proba):
+    """The prediction columns of a chunk as CSV text, one line per row."""
+    import pandas as pd
+
+    cols = {"p": preds}
+    if proba is not None:
+        for j in range(proba.shape[1]):
+            cols[j] = proba[:, j].round(6)
+    return pd.DataFrame(cols).to_csv(header=False, index=False, lineterminator="\n").splitlines(True)
 
 
 class _CsvChunks:
@@ -362,14 +368,14 @@ def _decode(b):
 
 
 def _parse_csv(header, lines, names):
-    rows = list(csv.reader(lines))
-    cols = {n: [] for n in names}
-    for r, row in enumerate(rows):
-        if len(row) != len(names):
-            raise ClientError(422, f"CSV row {r + 2} has {len(row)} values but the header has {len(names)}", row=r)
-        for n, v in zip(names, row):
-            cols[n].append(v)
-    return cols
+    """A chunk of CSV lines as a DataFrame of text (the checks convert numbers)."""
+    import pandas as pd
+
+    try:
+        return pd.read_csv(io.StringIO(header + "\n" + "".join(lines)), dtype=str, keep_default_na=False,
+                           na_values=[""], skip_blank_lines=True, engine="c")
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise ClientError(422, f"the CSV cannot be read: {exc}") from None
 
 
 async def _read_body(receive, limit):

@@ -142,9 +142,58 @@ class ModelService:
         import pandas as pd
         return pd.DataFrame(cols, columns=self.names)
 
+    def check_frame(self, df, row0=0):
+        """Check a parsed CSV chunk column by column; returns the model's input."""
+        import numpy as np
+        import pandas as pd
+
+        missing = [n for n in self.names if n not in df.columns]
+        if missing:
+            raise ClientError(422, f"the CSV has no column '{missing[0]}' (it needs: {', '.join(self.names)})",
+                              missing[0])
+        out = {}
+        for name, kind, cats in self._kinds:
+            col = df[name]
+            if kind in ("number", "unknown"):
+                values = pd.to_numeric(col, errors="coerce")
+                bad = np.flatnonzero(~np.isfinite(values.to_numpy(dtype=float)))
+                if len(bad):
+                    i = int(bad[0])
+                    raw = col.iloc[i]
+                    what = "empty" if pd.isna(raw) or str(raw).strip() == "" else f"{raw!r}"
+                    raise ClientError(422, f"'{name}' must be a finite number, not {what} (CSV row {row0 + i + 2})",
+                                      name, row0 + i)
+                out[name] = values.astype(float)
+            elif kind == "category":
+                if cats is not None and not all(isinstance(c, str) for c in cats):
+                    col = col.map(lambda v: _as_number(v))
+                if cats is not None:
+                    ok = col.isin(cats).to_numpy()
+                    if not ok.all():
+                        i = int(np.flatnonzero(~ok)[0])
+                        shown = ", ".join(repr(c) for c in sorted(cats, key=str)[:12])
+                        raise ClientError(422, f"'{name}' has the unknown value {col.iloc[i]!r} in CSV row "
+                                               f"{row0 + i + 2}; known values: {shown}", name, row0 + i)
+                out[name] = col
+            else:
+                out[name] = col.fillna("").astype(str)
+        if self.positional:
+            if len(self.names) == 1 and self.inputs[0]["kind"] == "text":
+                return out[self.names[0]].tolist()
+            return np.column_stack([out[n].to_numpy(dtype=float) for n in self.names])
+        return pd.DataFrame(out, columns=self.names)
+
     def predict(self, cols):
         """Predictions (and class probabilities where available) for checked columns."""
-        X = self.frame(cols)
+        return self.predict_input(self.frame(cols))
+
+    def predict_arrays(self, X):
+        """Raw predictions and probabilities (or None) for the model's input."""
+        preds = self.model.predict(X)
+        proba = self.model.predict_proba(X) if self.has_proba else None
+        return preds, proba
+
+    def predict_input(self, X):
         preds = self.model.predict(X)
         out = {"predictions": [_jsonable(p) for p in preds]}
         if self.has_proba:
@@ -161,6 +210,14 @@ class ModelService:
         else:
             cols = self.columns_from_named([row])
         return self.predict(cols)
+
+
+def _as_number(v):
+    try:
+        f = float(v)
+        return int(f) if f.is_integer() else f
+    except (TypeError, ValueError):
+        return v
 
 
 def _type_word(value):
