@@ -106,3 +106,23 @@ def test_unknown_model_and_logs_of_stopped_model():
     proc = run_cli("logs", "no such model")
     assert proc.returncode == ExitCode.NOT_FOUND and "is not running" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_lan_access_needs_the_api_key(built, docker_client):
+    proc = run_cli("run", NAME, "--lan")
+    assert proc.returncode == 0, proc.stderr
+    url = proc.stdout.splitlines()[0].rsplit(" ", 1)[-1]
+    key = proc.stdout.split("Authorization: Bearer ", 1)[1].split("'", 1)[0]
+    assert len(key) >= 24
+    assert requests.get(url + "/health").status_code == 200            # liveness stays open
+    assert requests.get(url + "/v1/model").status_code == 401
+    wrong = requests.get(url + "/v1/model", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401 and "API key" in wrong.json()["error"]["message"]
+    assert requests.get(url + "/v1/model", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    binding = docker_client.containers.get(_status(NAME)["container_id"]).attrs["HostConfig"]["PortBindings"]
+    assert binding["8000/tcp"][0]["HostIp"] == "0.0.0.0" and _status(NAME)["lan"] is True
+    # back to this computer only: no key needed, bound to 127.0.0.1
+    proc = run_cli("run", NAME)
+    binding = docker_client.containers.get(_status(NAME)["container_id"]).attrs["HostConfig"]["PortBindings"]
+    assert binding["8000/tcp"][0]["HostIp"] == "127.0.0.1"
+    assert requests.get(url + "/v1/model").status_code == 200

@@ -57,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="start a model's service at a stable local address")
     r.add_argument("model", metavar="NAME[:VERSION]")
     r.add_argument("--port", type=int, default=None)
+    r.add_argument("--lan", action="store_true",
+                   help="let other computers on your network use it (needs the API key it prints)")
 
     st = sub.add_parser("stop", help="stop a model's service")
     st.add_argument("model", metavar="NAME")
@@ -211,10 +213,14 @@ def _cmd_run(args) -> int:
 
     settings, _ = load_settings()
     name, version = _split_ref(args.model)
-    running = services.start(settings, Registry(), name, version, port=args.port)
+    registry = Registry()
+    running = services.start(settings, registry, name, version, port=args.port, lan=args.lan)
     if running.note:
         _say(running.note)
     print(f"{name} version {running.version} is running at {running.url}")
+    if args.lan:
+        print(f"Other computers on your network can use it at port {running.port} with the header "
+              f"'Authorization: Bearer {registry.api_key(name)}'. Keep this key private.")
     return ExitCode.OK
 
 

@@ -228,9 +228,10 @@ def _scan_skops(path: Path) -> StaticScan:
 # --------------------------------------------------------------------------
 # step 3b: judge the imports
 
-def judge(path: Path, scan: StaticScan, policy: Policy, strict: bool = False):
+def judge(path: Path, scan: StaticScan, policy: Policy, strict: bool = False, dangerous_only: bool = False):
     """Refuse the file, or ask for code, or return the known libraries it uses.
-    strict: judge a damaged file's partial scan: only refusals matter."""
+    strict: judge a damaged file's partial scan: only refusals matter.
+    dangerous_only: refuse only what is dangerous (the first pass)."""
     dangerous, untrusted, custom, libs = [], [], [], {}
     for module, name in scan.refs:
         j = policy.judge(module, name)
@@ -257,6 +258,8 @@ def judge(path: Path, scan: StaticScan, policy: Policy, strict: bool = False):
             "Delete the file, or ask the sender for a clean copy of the model.",
             details="\n".join(f"{j.dotted}: {j.reason}" for j in dangerous),
             offenders=[j.dotted for j in dangerous])
+    if dangerous_only:
+        return libs
     if untrusted:
         mods = sorted({top_package(j.module) for j in untrusted})
         raise UnsafeModelFile(
@@ -467,8 +470,9 @@ def inspect_file(path, *, trust=(), code=(), limits: LoadLimits | None = None) -
     sniffed = modelfile.sniff(path)
     policy = Policy(trust, [c.stem for c in code])
     scan = scan_file(path, sniffed, policy)
-    libs = judge(path, scan, policy)
-    _static_not_a_model(path, scan)
+    judge(path, scan, policy, dangerous_only=True)  # threats first,
+    _static_not_a_model(path, scan)                 # then "this is data, not a model",
+    libs = judge(path, scan, policy)                # then unknown libraries and missing code
 
     result = load_in_child(path.resolve(), scan, policy, code, limits, size)
     versions = result.get("versions", {})

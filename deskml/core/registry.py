@@ -21,7 +21,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (
     name        TEXT PRIMARY KEY,
     created_at  REAL NOT NULL,
-    port        INTEGER
+    port        INTEGER,
+    api_key     TEXT                -- set when the user opened the model to the network
 );
 CREATE TABLE IF NOT EXISTS versions (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -65,6 +66,9 @@ class Registry:
         self.path = Path(path) if path else data_dir() / "registry.sqlite3"
         with closing(self._connect()) as db, db:
             db.executescript(SCHEMA)
+            columns = {r["name"] for r in db.execute("PRAGMA table_info(models)")}
+            if "api_key" not in columns:  # registries made before LAN access existed
+                db.execute("ALTER TABLE models ADD COLUMN api_key TEXT")
 
     def _connect(self):
         db = sqlite3.connect(self.path, timeout=10)
@@ -132,6 +136,18 @@ class Registry:
     def set_port(self, model: str, port: int) -> None:
         with closing(self._connect()) as db, db:
             db.execute("UPDATE models SET port = ? WHERE name = ?", (port, model))
+
+    def api_key(self, model: str, create: bool = False) -> str | None:
+        """The model's API key for network access; made on first use when ``create``."""
+        import secrets
+
+        with closing(self._connect()) as db, db:
+            row = db.execute("SELECT api_key FROM models WHERE name = ?", (model,)).fetchone()
+            key = row["api_key"] if row else None
+            if key is None and create and row is not None:
+                key = secrets.token_urlsafe(24)
+                db.execute("UPDATE models SET api_key = ? WHERE name = ?", (key, model))
+        return key
 
     def ports_in_use(self) -> dict[int, str]:
         with closing(self._connect()) as db:

@@ -33,6 +33,7 @@ class Running:
     health: str         # "healthy", "starting", "unhealthy", "none"
     container_id: str
     note: str = ""
+    lan: bool = False   # reachable from the network (with an API key), not only this computer
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -94,17 +95,21 @@ def find_container(client, model: str):
 
 
 def run(client, registry: Registry, model: str, version: str | None = None, port: int | None = None,
-        default_port: int = 8600, timeout: float = 60.0) -> Running:
+        default_port: int = 8600, timeout: float = 60.0, lan: bool = False) -> Running:
+    """Start the model's container. ``lan``: publish on every network interface, which
+    requires an API key (made once per model, kept in the registry)."""
     v = registry.get(model, version)
     old = find_container(client, model)
     if old is not None:  # replace the model's container, keeping its port
         old.remove(force=True)
     chosen, note = choose_port(model, registry, port, default_port)
+    env = {"DESKML_API_KEY": registry.api_key(model, create=True)} if lan else {}
     container = client.containers.run(
         v.tag, name=container_name(model), detach=True,
-        ports={f"{SERVER_PORT}/tcp": ("127.0.0.1", chosen)},
-        restart_policy={"Name": "unless-stopped"},
-        labels={LABEL: model, "io.deskml.model.version": v.version, "io.deskml.managed": "true"})
+        ports={f"{SERVER_PORT}/tcp": ("0.0.0.0" if lan else "127.0.0.1", chosen)},
+        restart_policy={"Name": "unless-stopped"}, environment=env,
+        labels={LABEL: model, "io.deskml.model.version": v.version, "io.deskml.managed": "true",
+                "io.deskml.lan": "true" if lan else "false"})
     registry.set_port(model, chosen)
     url = f"http://127.0.0.1:{chosen}"
 
@@ -130,7 +135,8 @@ def status_of(container, note: str = "") -> Running:
         model=container.labels.get(LABEL, "?"), version=container.labels.get("io.deskml.model.version", "?"),
         url=f"http://127.0.0.1:{port}", port=port,
         state="restarting" if state.get("Restarting") else state.get("Status", "?"),
-        health=(state.get("Health") or {}).get("Status", "none"), container_id=container.id[:12], note=note)
+        health=(state.get("Health") or {}).get("Status", "none"), container_id=container.id[:12], note=note,
+        lan=container.labels.get("io.deskml.lan") == "true")
 
 
 def status(client) -> list[Running]:

@@ -21,12 +21,18 @@ def engine(settings):
         return None
 
 
-def start(settings, registry, model: str, version: str | None = None, port: int | None = None) -> Running:
+def start(settings, registry, model: str, version: str | None = None, port: int | None = None,
+          lan: bool = False) -> Running:
     v = registry.get(model, version)
     client = engine(settings) if v.tag else None
     if client is not None:
         local.stop(model)
-        return runtime.run(client, registry, model, v.version, port=port, default_port=settings.default_port)
+        return runtime.run(client, registry, model, v.version, port=port, default_port=settings.default_port,
+                           lan=lan)
+    if lan:
+        from .errors import UsageError
+        raise UsageError("Network access is available for models running in a container.",
+                         "Start Docker and build the model again, then use --lan.")
     runtime_note = ("No container engine answers, so DeskML runs it as a local process on this computer."
                     if v.tag else "This version was recorded without a container engine: it runs as a local process.")
     running = local.run(registry, model, v.version, port=port, default_port=settings.default_port)
