@@ -156,43 +156,39 @@ def test_unknown_library_offers_trust_dangerous_does_not(window, qtbot, tmp_path
     assert not window.message.action_button.isVisible()  # no way to trust os.system
 
 
-def test_app_opens_the_file_given_on_the_command_line(qtbot, demo, monkeypatch):
+@pytest.fixture
+def app_run(qtbot, monkeypatch):
+    """Replace the app's event loop by: wait until the model report shows, note what
+    it says, close the window. Returns the notes."""
+    seen = {}
+
+    def fake_exec(self):
+        window = next(w for w in QApplication.topLevelWidgets()
+                      if isinstance(w, MainWindow) and w.isVisible())
+        qtbot.waitUntil(lambda: window.report.isVisible(), timeout=60_000)
+        seen["title"] = window.report.verdict.text()
+        seen["rows"] = window.report.inputs.rowCount()
+        window.close()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", fake_exec)
+    return seen
+
+
+def test_app_opens_the_file_given_on_the_command_line(app_run, demo):
     """`deskml FILE` (what double-clicking a model file will run) opens it."""
     from deskml.gui import app as app_module
 
-    seen = {}
-
-    def fake_exec(self):
-        window = next(w for w in QApplication.topLevelWidgets()
-                      if isinstance(w, MainWindow) and w.isVisible())
-        qtbot.waitUntil(lambda: window.report.isVisible(), timeout=60_000)
-        seen["title"] = window.report.verdict.text()
-        window.close()
-        return 0
-
-    monkeypatch.setattr(QApplication, "exec", fake_exec)
     assert app_module.run_app(file=str(demo.model)) == 0
-    assert seen["title"] == f"{demo.model.name} is safe to open"
+    assert app_run["title"] == f"{demo.model.name} is safe to open"
 
 
-def test_app_starts_with_the_demo_model(qtbot, monkeypatch):
+def test_app_starts_with_the_demo_model(app_run):
     """What `./dev app` runs: `deskml --demo` makes the demo model and shows it."""
     from deskml.cli.main import main
 
-    seen = {}
-
-    def fake_exec(self):
-        window = next(w for w in QApplication.topLevelWidgets()
-                      if isinstance(w, MainWindow) and w.isVisible())
-        qtbot.waitUntil(lambda: window.report.isVisible(), timeout=60_000)
-        seen["rows"] = window.report.inputs.rowCount()
-        seen["title"] = window.report.verdict.text()
-        window.close()
-        return 0
-
-    monkeypatch.setattr(QApplication, "exec", fake_exec)
     assert main(["--demo"]) == 0
-    assert seen == {"rows": 7, "title": "coffee_shop_returning_customers.joblib is safe to open"}
+    assert app_run == {"rows": 7, "title": "coffee_shop_returning_customers.joblib is safe to open"}
 
 
 def test_mistyped_command_is_not_opened_as_a_file(capsys):
