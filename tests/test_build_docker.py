@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import joblib
@@ -80,3 +81,42 @@ def test_demo_builds_runs_and_predicts(docker_client, demo, cleanup):
     plan2, _, seconds2, _ = _build(docker_client, info, "DeskML test demo", "2")
     cleanup["images"].append(plan2.tag)
     print(f"rebuild of a new version with the same dependencies: {seconds2:.1f} s")
+
+
+@pytest.mark.parametrize("main", [False, True], ids=["own-module", "__main__"])
+def test_model_with_the_authors_code_runs_in_a_container(docker_client, cleanup, tmp_path, main, monkeypatch):
+    """--code files are copied into the image and importable, also for classes
+    pickled from the author's script (__main__)."""
+    import numpy as np
+
+    from test_inspect_models import _custom_model
+
+    path, code = _custom_model(tmp_path, main=main)
+    info = inspect_file(path, code=[code])
+    template = os.environ["DESKML_BASE_IMAGE"]
+    plan = build.plan_build(info, f"custom code {main}", "1", template, arch=engine_arch(docker_client),
+                            available_pythons=build.available_pythons(docker_client, template),
+                            code_files=[code])
+    wheels, plan.locked = build.download_wheels(plan.requirements, plan.python, plan.platform_arch)
+    build.run_to_end(build.build_image(docker_client, plan, wheels))
+    cleanup["images"].append(plan.tag)
+    port = free_port()
+    container = docker_client.containers.run(plan.tag, detach=True, ports={"8000/tcp": ("127.0.0.1", port)})
+    cleanup["containers"].append(container)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", 60)
+    except ServiceUnhealthy:
+        pytest.fail(container.logs().decode()[-2000:])
+    X = np.random.default_rng(3).normal(size=(5, 2)).round(3)
+    monkeypatch.syspath_prepend(str(tmp_path))  # the author's module, for the expected answers here
+    try:
+        if main:
+            import shop_features
+            monkeypatch.setattr(sys.modules["__main__"], "BasketRatio", shop_features.BasketRatio, raising=False)
+        expected = joblib.load(path).predict(X).tolist()
+    finally:  # later tests must find the module "not installed" again
+        sys.modules.pop("shop_features", None)
+    health = requests.get(f"http://127.0.0.1:{port}/health").json()
+    assert health["self_test"] == "skipped: the inputs are not known"
+    body = requests.post(f"http://127.0.0.1:{port}/v1/predict", json={"instances": X.tolist()}).json()
+    assert body["predictions"] == expected

@@ -11,9 +11,23 @@ import sys
 from pathlib import Path
 
 
+def _import_code(code_dir):
+    """Make the author's modules importable, and their classes visible as __main__'s
+    too (a model pickled from the author's script names its classes __main__.X)."""
+    import importlib
+
+    sys.path.insert(0, str(code_dir))
+    main = sys.modules["__main__"]
+    for py in sorted(Path(code_dir).glob("*.py")):
+        module = importlib.import_module(py.stem)
+        for key, value in vars(module).items():
+            if not key.startswith("_") and not hasattr(main, key):
+                setattr(main, key, value)
+
+
 def load_model(path, code_dir=None):
     if code_dir:
-        sys.path.insert(0, str(code_dir))
+        _import_code(code_dir)
     path = Path(path)
     with open(path, "rb") as f:
         head = f.read(4)

@@ -119,6 +119,11 @@ class Batcher:
             self._predict_batch(batch, rows)
 
     def _predict_batch(self, items, rows):
+        keys = set(items[0][0])
+        if any(set(cols) != keys for cols, _, _ in items):  # rows of different widths: one by one
+            for item in items:
+                self._predict_batch([item], item[1])
+            return
         if len(items) == 1:
             merged = items[0][0]
         else:
@@ -151,6 +156,7 @@ class App:
         self.metrics = Metrics()
         self.batcher = Batcher(service, self.metrics)
         self.ready = False
+        self.self_test = "not run"
         self.started = time.time()
         self._openapi = dumps(openapi(service))
         self._info = dumps(service.info())
@@ -168,7 +174,7 @@ class App:
 
     def start(self):
         """Self-test before answering /health as ready."""
-        self.service.self_test()
+        self.self_test = "passed" if self.service.self_test() is not None else "skipped: the inputs are not known"
         self.ready = True
 
     async def __call__(self, scope, receive, send):
@@ -214,7 +220,7 @@ class App:
             await _respond(send, 503, dumps({"status": "starting"}))
             return 503
         await _respond(send, 200, dumps({"status": "ok", "model": self.service.name,
-                                         "version": self.service.version,
+                                         "version": self.service.version, "self_test": self.self_test,
                                          "uptime_s": round(time.time() - self.started, 1)}))
         return 200
 

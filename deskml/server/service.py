@@ -48,6 +48,7 @@ class ModelService:
         self.has_proba = bool(outputs.get("probabilities"))
         self._kinds = [(i["name"], i["kind"], set(i["categories"]) if i.get("categories") else None)
                        for i in self.inputs]
+        self.inputs_known = bool(self.names)
 
     # -- schema ----------------------------------------------------------------
     def example_row(self):
@@ -94,6 +95,9 @@ class ModelService:
 
     def columns_from_named(self, rows):
         """Named rows -> {input name: [values]} in the model's order, checked."""
+        if not self.inputs_known:
+            raise ClientError(422, "this model's file does not name its inputs: send rows of numbers "
+                                   'as {"instances": [[...], ...]}')
         if not isinstance(rows, list) or not rows:
             raise ClientError(422, "'inputs' must be a non-empty list of rows")
         if len(rows) > MAX_ROWS:
@@ -121,13 +125,17 @@ class ModelService:
             raise ClientError(422, "'instances' must be a non-empty list of rows")
         if len(rows) > MAX_ROWS:
             raise ClientError(413, f"too many rows in one request ({len(rows)}); the limit is {MAX_ROWS}")
-        n = len(self.names)
-        cols = {name: [] for name in self.names}
+        kinds = self._kinds
+        if not self.inputs_known:  # the width comes from the request: numbers, all rows alike
+            width = len(rows[0]) if isinstance(rows[0], list) else 0
+            kinds = [(f"x{i}", "number", None) for i in range(width)]
+        n = len(kinds)
+        cols = {name: [] for name, _, _ in kinds}
         for r, row in enumerate(rows):
-            if not isinstance(row, list) or len(row) != n:
+            if not isinstance(row, list) or len(row) != n or not n:
                 raise ClientError(422, f"each instance must be a list of {n} values "
-                                       f"({', '.join(self.names)})", row=r)
-            for (name, kind, cats), value in zip(self._kinds, row):
+                                       f"({', '.join(name for name, _, _ in kinds)})", row=r)
+            for (name, kind, cats), value in zip(kinds, row):
                 cols[name].append(self.check_value(name, kind, cats, value, r))
         return cols
 
@@ -138,7 +146,7 @@ class ModelService:
             import numpy as np
             if len(self.names) == 1 and self.inputs[0]["kind"] == "text":
                 return list(cols[self.names[0]])
-            return np.array([cols[n] for n in self.names], dtype=float).T
+            return np.array([cols[n] for n in (self.names or list(cols))], dtype=float).T
         import pandas as pd
         return pd.DataFrame(cols, columns=self.names)
 
@@ -203,7 +211,10 @@ class ModelService:
         return out
 
     def self_test(self):
-        """Predict the example row once: the service is healthy only if this works."""
+        """Predict the example row once: the service is healthy only if this works.
+        A model whose file does not say its inputs has no example: None (skipped)."""
+        if not self.inputs_known:
+            return None
         row = self.example_row()
         if self.positional:
             cols = self.columns_from_positional([[row[n] for n in self.names]])
