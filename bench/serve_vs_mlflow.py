@@ -22,7 +22,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,15 +39,10 @@ from sklearn.datasets import load_breast_cancer  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 from deskml.core import build, runtime  # noqa: E402
-from deskml.core.engine import connect, engine_arch  # noqa: E402
+from deskml.core.runtime import free_port, wait_healthy  # noqa: E402
+from deskml.core.engine import connect  # noqa: E402
 from deskml.core.inspection import inspect_file  # noqa: E402
 from deskml.core.registry import Registry  # noqa: E402
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def latency(port, path, body, n=2000, warm=200):
@@ -93,19 +87,6 @@ def container_cpu(container):
     return container.stats(stream=False)["cpu_stats"]["cpu_usage"]["total_usage"] / 1e9
 
 
-def wait(port, path="/health", timeout=120):
-    import requests
-    t = time.perf_counter()
-    while time.perf_counter() - t < timeout:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}{path}", timeout=1).status_code == 200:
-                return time.perf_counter() - t
-        except requests.RequestException:
-            pass
-        time.sleep(0.02)
-    raise RuntimeError(f"nothing answered on {port}{path}")
-
-
 def main():
     work = Path(tempfile.mkdtemp(prefix="deskml-bench-"))
     os.environ.setdefault("DESKML_HOME", str(work / "home"))
@@ -146,7 +127,7 @@ def main():
          "-h", "127.0.0.1", "-p", str(mport)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True)
     try:
-        wait(mport, "/ping")
+        wait_healthy(f"http://127.0.0.1:{mport}", 120, path="/ping")
         d_body, m_body = {"instances": row}, {"inputs": row}
         d50, d99 = latency(port, "/v1/predict", d_body)
         m50, m99 = latency(mport, "/invocations", m_body)

@@ -1,7 +1,6 @@
 """Every kind of bad input gets its own clear message and exit code, never a traceback."""
 from __future__ import annotations
 
-import io
 import json
 import os
 import pickle

@@ -13,8 +13,7 @@ import requests
 from deskml.core import build
 from deskml.core.engine import engine_arch
 from deskml.core.inspection import inspect_file
-from deskml.core.runtime import ServiceUnhealthy, wait_healthy
-from test_server import free_port
+from deskml.core.runtime import ServiceUnhealthy, free_port, wait_healthy
 
 pytestmark = pytest.mark.docker
 

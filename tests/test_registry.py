@@ -43,3 +43,32 @@ def test_a_model_keeps_its_port_and_data_survives_reopening(tmp_path):
     again = Registry(path)
     assert again.port("shop") == 8601 and again.ports_in_use() == {8601: "shop"}
     assert again.models() == ["shop"]
+
+
+def test_bad_ports_and_taken_ports_get_clear_messages(tmp_path):
+    import socket
+
+    from deskml.core.errors import UsageError
+    from deskml.core.runtime import choose_port, free_port
+
+    reg = Registry(tmp_path / "r.sqlite3")
+    for bad in (0, 80, 70000):
+        with pytest.raises(UsageError) as err:
+            choose_port("shop", reg, bad, 8600)
+        assert f"Port {bad} cannot be used" in err.value.message and "1024 and 65535" in err.value.what_to_do
+    _add(reg, "other", "1")
+    port = free_port()
+    reg.set_port("other", port)                 # another model's address is not taken from it
+    chosen, note = choose_port("shop", reg, port, 8600)
+    assert chosen != port and "in use by the model other" in note
+    with socket.socket() as blocker:            # a program holds the port
+        blocker.bind(("127.0.0.1", port + 1))
+        chosen, note = choose_port("shop", reg, port + 1, 8600)
+    assert chosen != port + 1 and "another program" in note
+
+
+def test_build_needs_a_name(demo):
+    from conftest import run_cli
+
+    proc = run_cli("build", demo.model, "--name", "  ")
+    assert proc.returncode == 2 and "needs a name" in proc.stderr and "Traceback" not in proc.stderr

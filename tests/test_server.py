@@ -5,10 +5,8 @@ import asyncio
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,15 +15,9 @@ import pandas as pd
 import pytest
 import requests
 
-from deskml.core.runtime import ServiceUnhealthy, wait_healthy
+from deskml.core.runtime import ServiceUnhealthy, free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

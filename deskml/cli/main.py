@@ -161,6 +161,9 @@ def _cmd_build(args) -> int:
     from ..core.settings import load_settings
 
     settings, _ = load_settings()
+    if not args.name.strip():
+        raise UsageError("The model needs a name.", 'Give one with --name, e.g. --name "Returning customers".')
+    args.name = args.name.strip()
     if args.reference and not Path(args.reference).is_file():
         raise NotFound(f"There is no reference data file at {args.reference}.", "Check the name and folder.")
     info = inspect_file(args.file, trust=args.trust, code=args.code)

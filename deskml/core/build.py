@@ -134,7 +134,7 @@ def dockerfile(plan: BuildPlan, created: str | None = None) -> str:
         "HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \\",
         f"  CMD [\"/opt/venv/bin/python\", \"-c\", {_q(health)}]",
         "# The model comes last: a new version with the same dependencies rebuilds from here.",
-        f"COPY model/ /app/model/",
+        "COPY model/ /app/model/",
         f"LABEL {labels}",
         "CMD [" + ", ".join(_q(c) for c in cmd) + "]",
         "",

@@ -381,7 +381,7 @@ class _Machine:
             if not isinstance(args, tuple):
                 raise ScanError("a call in the pickle has malformed arguments")
             self.result.calls[cls.dotted] += 1
-            stack.append(Built(Ref("copyreg", "__newobj__"), (cls,) + args))
+            stack.append(Built(Ref("copyreg", "__newobj__"), (cls,) + args + ((kwargs,) if kwargs else ())))
         elif name == "BUILD":
             state = self._pop()
             if not stack:

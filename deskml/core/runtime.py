@@ -39,18 +39,19 @@ class Running:
         return dict(self.__dict__)
 
 
-def wait_healthy(url: str, timeout: float = 60.0, alive=lambda: True, interval: float = 0.05) -> float:
-    """Poll ``url``/health until it answers 200; seconds waited. Raises ServiceUnhealthy."""
+def wait_healthy(url: str, timeout: float = 60.0, alive=lambda: True, interval: float = 0.05,
+                 path: str = "/health") -> float:
+    """Poll ``url`` + ``path`` until it answers 200; seconds waited. Raises ServiceUnhealthy."""
     import requests
 
     start = time.perf_counter()
     last = ""
     while time.perf_counter() - start < timeout:
         try:
-            r = requests.get(url + "/health", timeout=1)
+            r = requests.get(url + path, timeout=1)
             if r.status_code == 200:
                 return time.perf_counter() - start
-            last = f"/health answered {r.status_code}"
+            last = f"{path} answered {r.status_code}"
         except requests.RequestException as exc:
             last = type(exc).__name__
         if not alive():
@@ -71,8 +72,17 @@ def port_is_free(port: int) -> bool:
             return False
 
 
+def free_port() -> int:
+    """A port nothing listens on now (the system's choice)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def choose_port(model: str, registry: Registry, wanted: int | None, default: int) -> tuple[int, str]:
     """(port, note): the wanted port, else the model's own, else the first free from the default."""
+    if wanted is not None and not 1024 <= wanted <= 65535:
+        raise UsageError(f"Port {wanted} cannot be used.", "Choose a port between 1024 and 65535.")
     taken_by_models = registry.ports_in_use()
     first = wanted or registry.port(model) or default
     port = first
@@ -80,8 +90,11 @@ def choose_port(model: str, registry: Registry, wanted: int | None, default: int
         port += 1
         if port > 65535:
             raise UsageError("No free local port was found.", "Stop a model or another program and try again.")
-    note = "" if port == first else f"Port {first} is in use by another program, so {model} uses {port}."
-    return port, note
+    if port == first:
+        return port, ""
+    holder = taken_by_models.get(first)
+    by = f"the model {holder}" if holder and holder != model else "another program"
+    return port, f"Port {first} is in use by {by}, so {model} uses {port}."
 
 
 def container_name(model: str) -> str:
