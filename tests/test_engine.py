@@ -71,3 +71,51 @@ def test_ci_mode_fails_instead_of_skipping_without_engine(tmp_path):
     local = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", target],
                            cwd=root, env=env, capture_output=True, text=True, timeout=120)
     assert local.returncode == 0 and "1 skipped" in local.stdout
+
+
+class _FakeEngine:
+    """Just enough of a docker client for choosing how to reach a container."""
+
+    def __init__(self, name, platform="Docker Engine - Community", security=(), components=("Engine",)):
+        self._info = {"Name": name, "SecurityOptions": list(security)}
+        self._version = {"Platform": {"Name": platform}, "Components": [{"Name": c} for c in components],
+                         "Version": "1", "ApiVersion": "1.41", "Os": "linux", "Arch": "amd64"}
+
+    def info(self):
+        return self._info
+
+    def version(self):
+        return self._version
+
+
+class _Image:
+    def __init__(self, listen="env"):
+        self.labels = {"io.deskml.server.listen": listen} if listen else {}
+
+
+@pytest.mark.parametrize("engine,image,setting,expected", [
+    ("native", _Image(), "auto", "host"),
+    ("native", _Image(), "published", "published"),       # the user's setting wins
+    ("native", _Image(listen=None), "auto", "published"),  # an image from before DESKML_PORT
+    ("desktop", _Image(), "auto", "published"),           # Docker Desktop: a VM
+    ("rootless", _Image(), "auto", "published"),          # rootless Docker: its own namespace
+    ("podman-rootless", _Image(), "auto", "host"),        # rootless Podman shares the host's network
+    ("elsewhere", _Image(), "auto", "published"),         # an engine on another machine or a VM
+])
+def test_how_a_container_is_reached(monkeypatch, engine, image, setting, expected):
+    import platform
+    import socket
+
+    from deskml.core.runtime import network_mode
+
+    monkeypatch.setattr(platform, "system", lambda: "Linux")
+    me = socket.gethostname()
+    client = {
+        "native": _FakeEngine(me),
+        "desktop": _FakeEngine("docker-desktop", platform="Docker Desktop 4.30.0 (149282)"),
+        "rootless": _FakeEngine(me, security=["name=seccomp,profile=builtin", "name=rootless"]),
+        "podman-rootless": _FakeEngine(me, platform="linux/amd64/fedora-39", security=["name=rootless"],
+                                       components=("Podman Engine",)),
+        "elsewhere": _FakeEngine("build-server-7"),
+    }[engine]
+    assert network_mode(client, image, setting) == expected

@@ -119,10 +119,35 @@ def test_lan_access_needs_the_api_key(built, docker_client):
     wrong = requests.get(url + "/v1/model", headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401 and "API key" in wrong.json()["error"]["message"]
     assert requests.get(url + "/v1/model", headers={"Authorization": f"Bearer {key}"}).status_code == 200
-    binding = docker_client.containers.get(_status(NAME)["container_id"]).attrs["HostConfig"]["PortBindings"]
-    assert binding["8000/tcp"][0]["HostIp"] == "0.0.0.0" and _status(NAME)["lan"] is True
-    # back to this computer only: no key needed, bound to 127.0.0.1
+    port = int(url.rsplit(":", 1)[1])
+    assert _status(NAME)["lan"] is True and _reachable_from_network(docker_client, port)
+    # back to this computer only: no key needed, and the port cannot be reached from the network
     proc = run_cli("run", NAME)
-    binding = docker_client.containers.get(_status(NAME)["container_id"]).attrs["HostConfig"]["PortBindings"]
-    assert binding["8000/tcp"][0]["HostIp"] == "127.0.0.1"
     assert requests.get(url + "/v1/model").status_code == 200
+    assert not _reachable_from_network(docker_client, port)
+
+
+def _reachable_from_network(docker_client, port):
+    """Can the port be reached at an address of this computer other than 127.0.0.1
+    (the gateway of Docker's bridge network is one)?"""
+    other = docker_client.networks.get("bridge").attrs["IPAM"]["Config"][0]["Gateway"]
+    with socket.socket() as s:
+        s.settimeout(2)
+        return s.connect_ex((other, port)) == 0
+
+
+def test_both_ways_of_reaching_a_container(built, docker_client, tmp_path):
+    """The host's network where the engine is on this computer (no proxy in the way), a
+    published port otherwise; both answer on 127.0.0.1 only."""
+    from deskml.core import runtime
+    from deskml.core.registry import Registry
+
+    registry = Registry()
+    for setting, expected in (("auto", "host"), ("published", "published")):
+        running = runtime.run(docker_client, registry, NAME, default_port=8700, network=setting)
+        container = docker_client.containers.get(running.container_id)
+        assert container.labels["io.deskml.network"] == expected
+        assert (container.attrs["HostConfig"]["NetworkMode"] == "host") == (expected == "host")
+        assert requests.get(running.url + "/v1/model").json()["name"] == NAME
+        assert not _reachable_from_network(docker_client, running.port)
+        assert runtime.status_of(container).port == running.port

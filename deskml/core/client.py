@@ -74,12 +74,22 @@ def score_csv(url: str, src: Path, dst: Path, progress=lambda done, total: None,
         if resp.status_code != 200:
             raise _explain(resp, src.name)
         lines = 0
+        tail = b""
         with open(tmp, "wb") as out:
-            for chunk in resp.iter_content(CHUNK):
-                if cancel():
-                    raise UsageError("Scoring was cancelled.", "Nothing was written.")
-                out.write(chunk)
-                lines += chunk.count(b"\n")
+            try:
+                for chunk in resp.iter_content(CHUNK):
+                    if cancel():
+                        raise UsageError("Scoring was cancelled.", "Nothing was written.")
+                    out.write(chunk)
+                    lines += chunk.count(b"\n")
+                    tail = (tail + chunk)[-8192:]
+            except requests.RequestException:
+                mistake = _mistake_in_stream(tail)
+                if mistake is not None:  # a bad row after the first rows were already answered
+                    raise UsageError(f"The model did not accept {src.name}: {mistake}.",
+                                     "Fix the value named in the message and score the file again. "
+                                     "Nothing was written.") from None
+                raise
         os.replace(tmp, dst)
         return max(lines - 1, 0)
     except requests.RequestException as exc:
@@ -88,3 +98,16 @@ def score_csv(url: str, src: Path, dst: Path, progress=lambda done, total: None,
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _mistake_in_stream(tail: bytes) -> str | None:
+    """The service ends a CSV answer it cannot finish with a line '#DESKML-ERROR {json}'."""
+    import json
+
+    marker = tail.rfind(b"\n#DESKML-ERROR ")
+    if marker < 0:
+        return None
+    try:
+        return json.loads(tail[marker + 15:].strip())["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        return None

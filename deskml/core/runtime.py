@@ -2,8 +2,19 @@
 
 A model keeps its port across restarts (the registry remembers it); a port
 taken by something else is detected and the next free one chosen, with a
-message. Containers publish on 127.0.0.1 only, restart unless stopped, and are
+message. Containers listen on 127.0.0.1 only, restart unless stopped, and are
 found again by their labels, so the app reattaches to what is running.
+
+Two ways to reach a container, chosen per engine:
+
+* **host network** where the engine runs the container on this very computer
+  (Docker Engine or Podman on Linux): the service listens on 127.0.0.1:PORT of
+  the host itself. No proxy sits between the caller and the model; Docker's
+  userland proxy on a published port costs about 0.15 ms a request, as much as
+  the model's own prediction.
+* **a published port** (127.0.0.1:PORT -> 8000) everywhere else: Docker Desktop
+  and Podman machines run containers in a VM, and rootless Docker in a network
+  namespace of its own, where the "host" network is not this computer's.
 """
 from __future__ import annotations
 
@@ -16,6 +27,7 @@ from .registry import Registry
 
 SERVER_PORT = 8000
 LABEL = "io.deskml.model.name"
+PORT_LABEL = "io.deskml.port"
 
 
 class ServiceUnhealthy(DeskMLError):
@@ -97,6 +109,33 @@ def choose_port(model: str, registry: Registry, wanted: int | None, default: int
     return port, f"Port {first} is in use by {by}, so {model} uses {port}."
 
 
+def host_network_ok(client) -> bool:
+    """Does the engine run containers in this computer's own network? (see the module's notes)"""
+    import platform
+
+    from .engine import engine_info
+
+    if platform.system() != "Linux":
+        return False
+    try:
+        info = client.info()
+        kind = engine_info(client).kind
+    except Exception:  # an engine that cannot say: the safe choice
+        return False
+    rootless = any("rootless" in str(o) for o in info.get("SecurityOptions") or [])
+    if kind == "Docker Desktop" or (kind == "Docker Engine" and rootless):
+        return False  # a VM, or rootless Docker's network namespace
+    return info.get("Name") == socket.gethostname()  # the engine is on this computer (not a podman machine)
+
+
+def network_mode(client, image, setting: str = "auto") -> str:
+    """"host" or "published" for this engine and image (images older than the
+    DESKML_PORT label only know how to listen on 8000 inside a container)."""
+    if setting == "published" or image.labels.get("io.deskml.server.listen") != "env":
+        return "published"
+    return "host" if host_network_ok(client) else "published"
+
+
 def container_name(model: str) -> str:
     from .build import slug
     return f"deskml-{slug(model)}"
@@ -108,21 +147,28 @@ def find_container(client, model: str):
 
 
 def run(client, registry: Registry, model: str, version: str | None = None, port: int | None = None,
-        default_port: int = 8600, timeout: float = 60.0, lan: bool = False) -> Running:
-    """Start the model's container. ``lan``: publish on every network interface, which
-    requires an API key (made once per model, kept in the registry)."""
+        default_port: int = 8600, timeout: float = 60.0, lan: bool = False, network: str = "auto") -> Running:
+    """Start the model's container. ``lan``: listen on every network interface, which
+    requires an API key (made once per model, kept in the registry). ``network``:
+    "auto" (the host's network where that is this computer's) or "published"."""
     v = registry.get(model, version)
     old = find_container(client, model)
     if old is not None:  # replace the model's container, keeping its port
         old.remove(force=True)
     chosen, note = choose_port(model, registry, port, default_port)
     env = {"DESKML_API_KEY": registry.api_key(model, create=True)} if lan else {}
+    mode = network_mode(client, client.images.get(v.tag), network)
+    if mode == "host":
+        env.update(DESKML_HOST="0.0.0.0" if lan else "127.0.0.1", DESKML_PORT=str(chosen))
+        where = {"network_mode": "host"}
+    else:
+        where = {"ports": {f"{SERVER_PORT}/tcp": ("0.0.0.0" if lan else "127.0.0.1", chosen)}}
     container = client.containers.run(
         v.tag, name=container_name(model), detach=True,
-        ports={f"{SERVER_PORT}/tcp": ("0.0.0.0" if lan else "127.0.0.1", chosen)},
         restart_policy={"Name": "unless-stopped"}, environment=env,
         labels={LABEL: model, "io.deskml.model.version": v.version, "io.deskml.managed": "true",
-                "io.deskml.lan": "true" if lan else "false"})
+                "io.deskml.lan": "true" if lan else "false", PORT_LABEL: str(chosen),
+                "io.deskml.network": mode}, **where)
     registry.set_port(model, chosen)
     url = f"http://127.0.0.1:{chosen}"
 
@@ -142,8 +188,11 @@ def status_of(container, note: str = "") -> Running:
     container.reload()
     attrs = container.attrs
     state = attrs["State"]
-    ports = (attrs.get("HostConfig", {}).get("PortBindings") or {}).get(f"{SERVER_PORT}/tcp") or [{}]
-    port = int(ports[0].get("HostPort") or 0)
+    port = container.labels.get(PORT_LABEL)
+    if not port:  # containers started before the label
+        ports = (attrs.get("HostConfig", {}).get("PortBindings") or {}).get(f"{SERVER_PORT}/tcp") or [{}]
+        port = ports[0].get("HostPort") or 0
+    port = int(port)
     return Running(
         model=container.labels.get(LABEL, "?"), version=container.labels.get("io.deskml.model.version", "?"),
         url=f"http://127.0.0.1:{port}", port=port,

@@ -28,7 +28,7 @@ def start(settings, registry, model: str, version: str | None = None, port: int 
     if client is not None:
         local.stop(model)
         return runtime.run(client, registry, model, v.version, port=port, default_port=settings.default_port,
-                           lan=lan)
+                           lan=lan, network=settings.network)
     if lan:
         from .errors import UsageError
         raise UsageError("Network access is available for models running in a container.",

@@ -22,6 +22,7 @@ class Settings:
     base_image: str = DEFAULT_BASE_IMAGE   # {python} is replaced by e.g. 3.11
     docker_host: str = ""                  # empty: the environment's (DOCKER_HOST) or the default socket
     default_port: int = 8600
+    network: str = "auto"                  # "auto": the host's network on Linux engines; "published": always a proxy port
     load_timeout_s: float = 60.0
     load_memory_gb: float = 0.0            # 0: automatic (3 GB + 10x the file size)
 
@@ -33,6 +34,9 @@ class Settings:
         if not (1024 <= int(self.default_port) <= 65535):
             raise SettingsError(f"The default port {self.default_port} is out of range.",
                                 "Choose a number between 1024 and 65535.")
+        if self.network not in ("auto", "published"):
+            raise SettingsError(f"The network setting '{self.network}' is not known.",
+                                "Use 'auto' (recommended) or 'published'.")
         if not (1 <= float(self.load_timeout_s) <= 3600):
             raise SettingsError(f"The time limit {self.load_timeout_s} s is out of range.",
                                 "Choose between 1 and 3600 seconds.")

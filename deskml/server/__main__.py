@@ -43,8 +43,9 @@ def main(argv=None):
     ap.add_argument("--model", required=True)
     ap.add_argument("--name", default="model")
     ap.add_argument("--version", default="1")
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=8000)
+    # the environment can say where to listen (a container on the host's network, Kubernetes)
+    ap.add_argument("--host", default=os.environ.get("DESKML_HOST", "127.0.0.1"))
+    ap.add_argument("--port", type=int, default=int(os.environ.get("DESKML_PORT", "8000")))
     ap.add_argument("--code-dir", default=None, help="folder with the model author's .py files")
     ap.add_argument("--api-key-env", default="DESKML_API_KEY",
                     help="environment variable holding the API key (required when not on 127.0.0.1)")
@@ -70,20 +71,9 @@ def main(argv=None):
     app = App(ModelService(model, args.name, args.version), api_key=api_key)
     app.start()  # the self-test: a model that cannot predict its example row never reports healthy
 
-    import uvicorn
-    kwargs = {}
-    try:
-        import uvloop  # noqa: F401
-        kwargs["loop"] = "uvloop"
-    except ImportError:
-        pass
-    try:
-        import httptools  # noqa: F401
-        kwargs["http"] = "httptools"
-    except ImportError:
-        pass
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False,
-                lifespan="on", **kwargs)
+    from .app import MAX_BODY
+    from .http import run
+    run(app, args.host, args.port, MAX_BODY)
     return 0
 
 

@@ -1,8 +1,8 @@
-"""The HTTP app inside a model's container: a plain ASGI app served by uvicorn.
+"""The HTTP app inside a model's container, served by the lean server in ``http.py``.
 
 No web framework: the request path is a dictionary lookup, a JSON parse, the
-input check and one ``predict``; the OpenAPI document is generated from the
-model's own input schema. Concurrent requests are combined: while one batch is
+input check and one ``predict``, answered with one socket write; the OpenAPI
+document is generated from the model's own input schema. Concurrent requests are combined: while one batch is
 being predicted, new requests queue up, and the next ``predict`` call takes them
 all at once (one call for many rows costs little more than for one).
 
@@ -34,7 +34,6 @@ except ImportError:  # pragma: no cover - depends on the environment
 MAX_BODY = 20 * 1024 * 1024          # JSON requests
 CSV_CHUNK_ROWS = 20_000
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
-JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
 class Metrics:
@@ -87,8 +86,9 @@ class Batcher:
 
     Requests parsed in the same turn of the event loop are collected; one
     callback scheduled with ``call_soon`` predicts them all at once, in the loop
-    (no thread hop for a lone request). While it predicts, new requests wait in
-    the sockets and are read, together, in the next turn: the next batch.
+    (no thread hop, no future for a lone request). While it predicts, new
+    requests wait in the sockets and are read, together, in the next turn: the
+    next batch. Each request gets ``done(result, error)`` called.
     """
 
     def __init__(self, service, metrics, max_rows=4096):
@@ -99,13 +99,20 @@ class Batcher:
         self.scheduled = False
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="predict")  # big CSV chunks
 
-    def predict(self, cols, n):
-        loop = asyncio.get_running_loop()
-        fut = loop.create_future()
-        self.pending.append((cols, n, fut))
+    def submit(self, cols, n, done):
+        self.pending.append((cols, n, done))
         if not self.scheduled:
             self.scheduled = True
-            loop.call_soon(self._flush)
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def predict(self, cols, n):
+        """The same as a future, for callers that await."""
+        fut = asyncio.get_running_loop().create_future()
+
+        def done(result, error):
+            if not fut.done():
+                fut.set_exception(error) if error is not None else fut.set_result(result)
+        self.submit(cols, n, done)
         return fut
 
     def _flush(self):
@@ -134,21 +141,23 @@ class Batcher:
         try:
             result = self.service.predict(merged)
         except Exception as exc:  # the model failed on valid input: tell every waiting request
-            for _, _, fut in items:
-                if not fut.done():
-                    fut.set_exception(exc)
+            for _, _, done in items:
+                done(None, exc)
             return
         self.metrics.batches += 1
         self.metrics.rows += rows
+        if len(items) == 1:
+            items[0][2](result, None)
+            return
         start = 0
-        for _, n, fut in items:
-            part = {k: v[start:start + n] for k, v in result.items()}
+        for _, n, done in items:
+            done({k: v[start:start + n] for k, v in result.items()}, None)
             start += n
-            if not fut.done():
-                fut.set_result(part)
 
 
 class App:
+    """Routes, checks and answers; the HTTP server (``http.py``) calls ``handle``."""
+
     def __init__(self, service, api_key=None, model_sha256=None):
         self.service = service
         self.api_key = api_key.encode() if api_key else None
@@ -160,89 +169,97 @@ class App:
         self.started = time.time()
         self._openapi = dumps(openapi(service))
         self._info = dumps(service.info())
+        self._docs = docs_page(service).encode()
         self._ids = 0
         self.routes = {
             ("GET", "/health"): self.health,
             ("GET", "/v1/model"): self.model_info,
             ("POST", "/v1/predict"): self.predict,
-            ("POST", "/v1/predict/csv"): self.predict_csv,
             ("GET", "/metrics"): self.prometheus,
             ("GET", "/openapi.json"): self.openapi,
             ("GET", "/docs"): self.docs,
             ("GET", "/"): self.docs,
         }
+        self.paths = {p for _, p in self.routes} | {"/v1/predict/csv"}
 
     def start(self):
         """Self-test before answering /health as ready."""
         self.self_test = "passed" if self.service.self_test() is not None else "skipped: the inputs are not known"
         self.ready = True
 
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "lifespan":
-            while True:
-                msg = await receive()
-                if msg["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif msg["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        if scope["type"] != "http":
-            return
-        t0 = time.perf_counter()
-        path = scope["path"]
-        handler = self.routes.get((scope["method"], path))
-        status = 500
+    # -- the server's side of the contract ---------------------------------------------
+    def streams(self, method, path):
+        return method == "POST" and path == "/v1/predict/csv"
+
+    def handle(self, req):
+        method = "GET" if req.method == "HEAD" else req.method
+        handler = self.routes.get((method, req.path))
         try:
             if handler is None:
-                if any(p == path for _, p in self.routes):
-                    raise ClientError(405, f"{scope['method']} is not allowed on {path}")
-                raise ClientError(404, f"there is no {path} here; see /docs")
-            if self.api_key is not None and path != "/health" and not self._authorised(scope):
+                if req.path in self.paths:
+                    raise ClientError(405, f"{req.method} is not allowed on {req.path}")
+                raise ClientError(404, f"there is no {req.path} here; see /docs")
+            req.endpoint = req.path
+            if self.api_key is not None and req.path != "/health" and not self._authorised(req):
                 raise ClientError(401, "this service needs an API key: send it as 'Authorization: Bearer KEY'")
-            status = await handler(scope, receive, send)
+            handler(req)
         except ClientError as err:
-            status = err.status
-            await _respond(send, status, dumps(err.to_dict()))
+            req.respond(err.status, dumps(err.to_dict()))
         except Exception as exc:  # a bug or a model failure: 500, and the server keeps going
-            status = 500
-            await _respond(send, 500, dumps({"error": {"message": f"the model failed: {type(exc).__name__}: {exc}"}}))
-        self.metrics.observe(path if handler else "other", status, time.perf_counter() - t0)
+            req.respond(500, _failure(exc))
 
-    def _authorised(self, scope):
-        for k, v in scope["headers"]:
-            if k == b"authorization":
-                return v == b"Bearer " + self.api_key
-        return False
+    async def handle_stream(self, req):
+        req.endpoint = req.path
+        try:
+            if self.api_key is not None and not self._authorised(req):
+                raise ClientError(401, "this service needs an API key: send it as 'Authorization: Bearer KEY'")
+            await self.predict_csv(req)
+        except ClientError as err:
+            if req.started:
+                req.abort_stream(err.status, b"\n#DESKML-ERROR " + dumps(err.to_dict()) + b"\n")
+            else:
+                req.respond(err.status, dumps(err.to_dict()))
+        except Exception as exc:
+            if req.started:
+                req.abort_stream(500, b"\n#DESKML-ERROR " + _failure(exc) + b"\n")
+            else:
+                req.respond(500, _failure(exc))
+
+    def too_large(self, req):
+        req.endpoint = req.path if req.path in self.paths else "other"
+        err = ClientError(413, f"the request is too large (over {MAX_BODY // (1024 * 1024)} MB); "
+                               "send large batches as CSV to /v1/predict/csv")
+        req.respond(413, dumps(err.to_dict()))
+
+    def finished(self, req, status):
+        self.metrics.observe(req.endpoint, status, time.perf_counter() - req.t0)
+
+    def _authorised(self, req):
+        return req.headers.get(b"authorization") == b"Bearer " + self.api_key
 
     # -- endpoints ---------------------------------------------------------------
-    async def health(self, scope, receive, send):
+    def health(self, req):
         if not self.ready:
-            await _respond(send, 503, dumps({"status": "starting"}))
-            return 503
-        await _respond(send, 200, dumps({"status": "ok", "model": self.service.name,
-                                         "version": self.service.version, "self_test": self.self_test,
-                                         "uptime_s": round(time.time() - self.started, 1)}))
-        return 200
+            req.respond(503, dumps({"status": "starting"}))
+            return
+        req.respond(200, dumps({"status": "ok", "model": self.service.name, "version": self.service.version,
+                                "self_test": self.self_test, "uptime_s": round(time.time() - self.started, 1)}))
 
-    async def model_info(self, scope, receive, send):
-        await _respond(send, 200, self._info)
-        return 200
+    def model_info(self, req):
+        req.respond(200, self._info)
 
-    async def openapi(self, scope, receive, send):
-        await _respond(send, 200, self._openapi)
-        return 200
+    def openapi(self, req):
+        req.respond(200, self._openapi)
 
-    async def docs(self, scope, receive, send):
-        await _respond(send, 200, docs_page(self.service).encode(), [(b"content-type", b"text/html; charset=utf-8")])
-        return 200
+    def docs(self, req):
+        req.respond(200, self._docs, b"text/html; charset=utf-8")
 
-    async def prometheus(self, scope, receive, send):
-        await _respond(send, 200, self.metrics.text(self.service.name, self.service.version),
-                       [(b"content-type", b"text/plain; version=0.0.4")])
-        return 200
+    def prometheus(self, req):
+        req.respond(200, self.metrics.text(self.service.name, self.service.version),
+                    b"text/plain; version=0.0.4")
 
-    async def predict(self, scope, receive, send):
-        body = await _read_body(receive, MAX_BODY)
+    def predict(self, req):
+        body = req.body
         if not body.strip():
             raise ClientError(400, "the request body is empty; send JSON like "
                                    '{"inputs": [{"name": value, ...}]}')
@@ -263,18 +280,23 @@ class App:
             raise ClientError(400, 'the JSON object needs "inputs" (rows of named values) '
                                    'or "instances" (rows of values in order)')
         n = len(next(iter(cols.values()))) if cols else 0
-        result = await self.batcher.predict(cols, n)
-        first = self._ids
-        self._ids += n
-        result["model_version"] = self.service.version
-        result["ids"] = [f"{self.service.version}-{first + i}" for i in range(n)]
-        await _respond(send, 200, dumps(result))
-        return 200
+        version = self.service.version
 
-    async def predict_csv(self, scope, receive, send):
+        def done(result, error):
+            if error is not None:
+                req.respond(500, _failure(error))
+                return
+            first = self._ids
+            self._ids += n
+            result["model_version"] = version
+            result["ids"] = [f"{version}-{first + i}" for i in range(n)]
+            req.respond(200, dumps(result))
+        self.batcher.submit(cols, n, done)
+
+    async def predict_csv(self, req):
         """CSV in, the same CSV with prediction columns out, chunk by chunk."""
         svc = self.service
-        reader = _CsvChunks(receive)
+        reader = _CsvChunks(req.stream)
         header = await reader.header()
         if header is None:
             raise ClientError(400, "the CSV is empty; send a header row with the input names, then data rows")
@@ -286,31 +308,30 @@ class App:
         extra_cols = ["prediction"] + ([f"probability_{c}" for c in svc.classes] if svc.has_proba and svc.classes
                                        else [])
         loop = asyncio.get_running_loop()
-        started = False
         row0 = 0
         async for lines in reader.chunks(CSV_CHUNK_ROWS):
             X = svc.check_frame(_parse_csv(header, lines, names), row0)
             preds, proba = await loop.run_in_executor(self.batcher.pool, svc.predict_arrays, X)
             extra = _extra_lines(preds, proba)
             out = io.StringIO()
-            if not started:
+            if not req.started:
                 out.write(header.rstrip("\r\n") + "," + ",".join(extra_cols) + "\n")
             for line, tail in zip(lines, extra):
                 out.write(line.rstrip("\r\n"))
                 out.write(",")
                 out.write(tail)
-            chunk = out.getvalue().encode()
-            if not started:
-                await send({"type": "http.response.start", "status": 200,
-                            "headers": [(b"content-type", b"text/csv; charset=utf-8")]})
-                started = True
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            if not req.started:
+                req.start_stream(200, b"text/csv; charset=utf-8")
+            await req.send_chunk(out.getvalue().encode())
             self.metrics.rows += len(lines)
             row0 += len(lines)
-        if not started:
+        if not req.started:
             raise ClientError(400, "the CSV has a header but no data rows")
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-        return 200
+        await req.end_stream(200)
+
+
+def _failure(exc):
+    return dumps({"error": {"message": f"the model failed: {type(exc).__name__}: {exc}"}})
 
 
 def _extra_lines(preds, proba):
@@ -325,17 +346,19 @@ def _extra_lines(preds, proba):
 
 
 class _CsvChunks:
-    """Read a request body as CSV lines without holding all of it."""
+    """Read a streamed request body as CSV lines without holding all of it."""
 
-    def __init__(self, receive):
-        self.receive = receive
+    def __init__(self, stream):
+        self.stream = stream
         self.buf = b""
         self.more = True
 
     async def _fill(self):
-        msg = await self.receive()
-        self.buf += msg.get("body", b"")
-        self.more = msg.get("more_body", False)
+        data = await self.stream.read()
+        if data:
+            self.buf += data
+        else:
+            self.more = False
 
     async def header(self):
         while b"\n" not in self.buf and self.more:
@@ -382,25 +405,6 @@ def _parse_csv(header, lines, names):
                            na_values=[""], skip_blank_lines=True, engine="c")
     except (pd.errors.ParserError, ValueError) as exc:
         raise ClientError(422, f"the CSV cannot be read: {exc}") from None
-
-
-async def _read_body(receive, limit):
-    chunks, size = [], 0
-    while True:
-        msg = await receive()
-        body = msg.get("body", b"")
-        size += len(body)
-        if size > limit:
-            raise ClientError(413, f"the request is too large (over {limit // (1024 * 1024)} MB); "
-                                   "send large batches as CSV to /v1/predict/csv")
-        chunks.append(body)
-        if not msg.get("more_body", False):
-            return b"".join(chunks)
-
-
-async def _respond(send, status, body, headers=JSON_HEADERS):
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 def openapi(service):

@@ -10,6 +10,7 @@ import numbers
 
 from .introspect import describe
 from .introspect import plain as _jsonable
+from .predictor import Predictor
 
 MAX_ROWS = 10_000
 
@@ -49,6 +50,7 @@ class ModelService:
         self._kinds = [(i["name"], i["kind"], set(i["categories"]) if i.get("categories") else None)
                        for i in self.inputs]
         self.inputs_known = bool(self.names)
+        self.run_model = Predictor(model, self.has_proba)
 
     # -- schema ----------------------------------------------------------------
     def example_row(self):
@@ -74,6 +76,8 @@ class ModelService:
 
     # -- checking inputs ---------------------------------------------------------
     def check_value(self, name, kind, cats, value, row):
+        if type(value) is float and kind == "number" and value - value == 0.0:  # the common case, fast
+            return value
         if kind == "number" or kind == "unknown" and not isinstance(value, str):
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise ClientError(422, f"'{name}' must be a number, not {_type_word(value)}", name, row)
@@ -197,15 +201,12 @@ class ModelService:
 
     def predict_arrays(self, X):
         """Raw predictions and probabilities (or None) for the model's input."""
-        preds = self.model.predict(X)
-        proba = self.model.predict_proba(X) if self.has_proba else None
-        return preds, proba
+        return self.run_model(X)
 
     def predict_input(self, X):
-        preds = self.model.predict(X)
+        preds, proba = self.run_model(X)
         out = {"predictions": [_jsonable(p) for p in preds]}
-        if self.has_proba:
-            proba = self.model.predict_proba(X)
+        if proba is not None:
             labels = [str(_jsonable(c)) for c in self.model.classes_]
             out["probabilities"] = [dict(zip(labels, (round(float(p), 6) for p in row))) for row in proba]
         return out
