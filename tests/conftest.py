@@ -63,6 +63,15 @@ def docker_client():
     client.close()
 
 
+def service_status(name):
+    """`deskml status --json` for one model, or None when it is not running."""
+    import json
+
+    proc = run_cli("status", "--json")
+    assert proc.returncode == 0, proc.stderr
+    return next((s for s in json.loads(proc.stdout)["services"] if s["model"] == name), None)
+
+
 def run_cli(*args, cwd=None, timeout=180):
     """Run ``python -m deskml ...`` as a user would; returns CompletedProcess."""
     import subprocess
@@ -71,3 +80,26 @@ def run_cli(*args, cwd=None, timeout=180):
     env["PYTHONPATH"] = str(TESTS.parent) + os.pathsep + env.get("PYTHONPATH", "")
     return subprocess.run([sys.executable, "-m", "deskml", *map(str, args)], capture_output=True,
                           text=True, cwd=cwd, env=env, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def podman_host():
+    """The address of Podman's Docker-compatible socket (DESKML_PODMAN_SOCKET, which .ci/run
+    starts). Without it: skip, except in CI, where the test must fail."""
+    from deskml.core.engine import connect, engine_info
+    from deskml.core.errors import EngineUnavailable
+
+    host = os.environ.get("DESKML_PODMAN_SOCKET", "")
+    if not host:
+        if _in_ci():
+            pytest.fail("CI=true but DESKML_PODMAN_SOCKET is not set")
+        pytest.skip("no Podman socket (set DESKML_PODMAN_SOCKET=unix:///path/podman.sock)")
+    try:
+        client = connect(host)
+    except EngineUnavailable as exc:
+        if _in_ci():
+            pytest.fail(f"CI=true but Podman does not answer at {host}: {exc.message}")
+        pytest.skip(f"Podman does not answer at {host}")
+    assert engine_info(client).kind == "Podman"
+    client.close()
+    return host

@@ -119,3 +119,46 @@ def test_how_a_container_is_reached(monkeypatch, engine, image, setting, expecte
         "elsewhere": _FakeEngine("build-server-7"),
     }[engine]
     assert network_mode(client, image, setting) == expected
+
+
+def test_an_engine_that_cannot_start_the_container_is_a_clear_message(tmp_path, monkeypatch):
+    """The engine refuses to start the container (Podman's limits, a broken runtime): a
+    message that says so, and no half-made container left behind."""
+    import platform
+
+    from docker.errors import APIError
+
+    from deskml.core import runtime
+    from deskml.core.errors import EngineUnavailable
+    from deskml.core.registry import Registry
+
+    monkeypatch.setattr(platform, "system", lambda: "Linux")
+    registry = Registry(tmp_path / "r.sqlite3")
+    registry.add_version("shop", "1", image_id="sha256:x", tag="deskml/shop:1", model_sha256="0" * 64,
+                         sklearn_version="1.9.1", python="3.11", requirements=[], reference=None, info={})
+    removed = []
+
+    class Stale:
+        def remove(self, force):
+            removed.append(force)
+
+    class Containers:
+        created = False
+
+        def list(self, all, filters):
+            return [Stale()] if self.created else []
+
+        def run(self, *a, **kw):
+            self.created = True
+            raise APIError("500 Server Error", explanation="runc create failed: error setting rlimit type 7")
+
+    class Images:
+        def get(self, tag):
+            return _Image()
+
+    engine = _FakeEngine("elsewhere")
+    engine.containers, engine.images = Containers(), Images()
+    with pytest.raises(EngineUnavailable) as err:
+        runtime.run(engine, registry, "shop", default_port=runtime.free_port())
+    assert err.value.headline == "The container engine could not start shop."
+    assert "rlimit" in err.value.details and removed == [True]

@@ -10,17 +10,11 @@ import time
 import pytest
 import requests
 
-from conftest import run_cli
+from conftest import run_cli, service_status as _status
 from deskml.core.errors import ExitCode
 
 pytestmark = pytest.mark.docker
 NAME = "DeskML CLI demo"
-
-
-def _status(name):
-    proc = run_cli("status", "--json")
-    assert proc.returncode == 0, proc.stderr
-    return next((s for s in json.loads(proc.stdout)["services"] if s["model"] == name), None)
 
 
 @pytest.fixture

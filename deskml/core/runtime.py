@@ -22,7 +22,7 @@ import socket
 import time
 from dataclasses import dataclass
 
-from .errors import DeskMLError, ExitCode, NotFound, UsageError
+from .errors import DeskMLError, EngineUnavailable, ExitCode, NotFound, UsageError
 from .registry import Registry
 
 SERVER_PORT = 8000
@@ -136,6 +136,28 @@ def network_mode(client, image, setting: str = "auto") -> str:
     return "host" if host_network_ok(client) else "published"
 
 
+def _ulimits(client):
+    """Podman asks for the host's largest limits on open files and processes, which
+    some machines refuse ("error setting rlimit"); ask for what this computer allows."""
+    from .engine import engine_info
+
+    try:
+        if engine_info(client).kind != "Podman":
+            return None
+        import resource
+        from docker.types import Ulimit
+    except Exception:  # no resource module (Windows), or an engine that cannot say
+        return None
+
+    def allowed(kind, wanted):
+        hard = resource.getrlimit(kind)[1]
+        return wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    return [Ulimit(name="nofile", soft=allowed(resource.RLIMIT_NOFILE, 65536),
+                   hard=allowed(resource.RLIMIT_NOFILE, 65536)),
+            Ulimit(name="nproc", soft=allowed(resource.RLIMIT_NPROC, 4096),
+                   hard=allowed(resource.RLIMIT_NPROC, 4096))]
+
+
 def container_name(model: str) -> str:
     from .build import slug
     return f"deskml-{slug(model)}"
@@ -163,12 +185,23 @@ def run(client, registry: Registry, model: str, version: str | None = None, port
         where = {"network_mode": "host"}
     else:
         where = {"ports": {f"{SERVER_PORT}/tcp": ("0.0.0.0" if lan else "127.0.0.1", chosen)}}
-    container = client.containers.run(
-        v.tag, name=container_name(model), detach=True,
-        restart_policy={"Name": "unless-stopped"}, environment=env,
-        labels={LABEL: model, "io.deskml.model.version": v.version, "io.deskml.managed": "true",
-                "io.deskml.lan": "true" if lan else "false", PORT_LABEL: str(chosen),
-                "io.deskml.network": mode}, **where)
+    from docker.errors import APIError
+
+    try:
+        container = client.containers.run(
+            v.tag, name=container_name(model), detach=True,
+            restart_policy={"Name": "unless-stopped"}, environment=env, ulimits=_ulimits(client),
+            labels={LABEL: model, "io.deskml.model.version": v.version, "io.deskml.managed": "true",
+                    "io.deskml.lan": "true" if lan else "false", PORT_LABEL: str(chosen),
+                    "io.deskml.network": mode}, **where)
+    except APIError as exc:
+        stale = find_container(client, model)
+        if stale is not None:  # created but not started: leave nothing behind
+            stale.remove(force=True)
+        raise EngineUnavailable(f"The container engine could not start {model}.",
+                                "Look at the details; check that the engine works (deskml engine) and try "
+                                "again, or choose another engine in Settings.",
+                                details=str(exc.explanation or exc)) from None
     registry.set_port(model, chosen)
     url = f"http://127.0.0.1:{chosen}"
 
@@ -193,12 +226,25 @@ def status_of(container, note: str = "") -> Running:
         ports = (attrs.get("HostConfig", {}).get("PortBindings") or {}).get(f"{SERVER_PORT}/tcp") or [{}]
         port = ports[0].get("HostPort") or 0
     port = int(port)
+    run_state = "restarting" if state.get("Restarting") else state.get("Status", "?")
+    health = (state.get("Health") or {}).get("Status", "none")
+    if run_state == "running" and health in ("starting", "none"):
+        # The engine has not judged yet, or never will (Podman without systemd runs no
+        # health checks): ask the service itself.
+        health = _probe(f"http://127.0.0.1:{port}", health)
     return Running(
         model=container.labels.get(LABEL, "?"), version=container.labels.get("io.deskml.model.version", "?"),
-        url=f"http://127.0.0.1:{port}", port=port,
-        state="restarting" if state.get("Restarting") else state.get("Status", "?"),
-        health=(state.get("Health") or {}).get("Status", "none"), container_id=container.id[:12], note=note,
-        lan=container.labels.get("io.deskml.lan") == "true")
+        url=f"http://127.0.0.1:{port}", port=port, state=run_state, health=health,
+        container_id=container.id[:12], note=note, lan=container.labels.get("io.deskml.lan") == "true")
+
+
+def _probe(url: str, otherwise: str) -> str:
+    import requests
+
+    try:
+        return "healthy" if requests.get(url + "/health", timeout=0.5).status_code == 200 else otherwise
+    except requests.RequestException:
+        return otherwise
 
 
 def status(client) -> list[Running]:
