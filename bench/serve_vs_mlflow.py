@@ -81,7 +81,9 @@ def _ms(text):
 def wrk_latency(port, path, body, seconds=10):
     """p50 and p99 (ms) of sequential requests on one keep-alive connection."""
     out = _wrk(port, path, body, ["-t1", "-c1", f"-d{seconds}s", "--latency"])
-    return _ms(re.search(r"50%\s+(\S+)", out).group(1)), _ms(re.search(r"99%\s+(\S+)", out).group(1))
+    # the "Latency Distribution" lines; a bare "50%" would also match a column like "62.50%"
+    return (_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),
+            _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)))
 
 
 def wrk(port, path, body, seconds=10, connections=16):
