@@ -155,33 +155,17 @@ def _progress(event) -> None:
 
 
 def _cmd_build(args) -> int:
-    from ..core import build, services
+    from ..core import services
     from ..core.inspection import inspect_file
     from ..core.registry import Registry
     from ..core.settings import load_settings
 
     settings, _ = load_settings()
-    if not args.name.strip():
-        raise UsageError("The model needs a name.", 'Give one with --name, e.g. --name "Returning customers".')
-    args.name = args.name.strip()
     if args.reference and not Path(args.reference).is_file():
         raise NotFound(f"There is no reference data file at {args.reference}.", "Check the name and folder.")
     info = inspect_file(args.file, trust=args.trust, code=args.code)
-    registry = Registry()
-    client = services.engine(settings)
-    if client is None:
-        version = build.record_local(registry, info, args.name, args.version, args.reference, args.code)
-        _say("No container engine answers, so DeskML did not package the model into an image. "
-             f"It recorded {version.model} version {version.version} to run as a local process on this computer"
-             + (f" (with scikit-learn {info.installed_sklearn_version}, not the file's {info.sklearn_version})"
-                if info.sklearn_version and info.sklearn_version != info.installed_sklearn_version else "")
-             + ". Install or start Docker, then build again, to get an image with the file's own versions.")
-        print(f"Recorded {version.model} version {version.version} (local process)")
-        print(f"Start it with: deskml run {_quote(version.model)}")
-        return ExitCode.OK
-    template = settings.base_image_for("{python}")
-    events = build.package(client, registry, info, args.name, args.version, template,
-                           reference=args.reference, code_files=args.code)
+    events = services.package(settings, Registry(), info, args.name, args.version, reference=args.reference,
+                              code_files=args.code)
     why = None
     while True:
         try:
@@ -191,11 +175,14 @@ def _cmd_build(args) -> int:
             break
         if event.message.startswith("Python "):
             why = event.message
-        _progress(event)
-    sys.stderr.write("\n")
-    print(f"Built {version.model} version {version.version}: {version.tag}")
-    if why:
-        print(why)
+        _say(event.message) if event.note else _progress(event)
+    if version.tag:
+        sys.stderr.write("\n")
+        print(f"Built {version.model} version {version.version}: {version.tag}")
+        if why:
+            print(why)
+    else:
+        print(f"Recorded {version.model} version {version.version} (local process)")
     print(f"Start it with: deskml run {_quote(version.model)}")
     return ExitCode.OK
 

@@ -298,6 +298,7 @@ class BuildEvent:
     total: int
     message: str
     log: str = ""
+    note: bool = False    # a sentence for the person (e.g. why no image was made), not a step
 
 
 def _server_source() -> Path:
@@ -323,6 +324,11 @@ def make_context(plan: BuildPlan, wheels: Path, into: Path, created: str | None 
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)")
 
 
+def _stop_if(cancel):
+    if cancel():
+        raise BuildFailed("The build was cancelled.", "Start it again when you are ready.")
+
+
 def build_image(client, plan: BuildPlan, wheels: Path, cancel=lambda: False):
     """Build the image through the docker SDK, yielding BuildEvents; returns the image id."""
     with tempfile.TemporaryDirectory(prefix="deskml-build-") as tmp:
@@ -332,8 +338,7 @@ def build_image(client, plan: BuildPlan, wheels: Path, cancel=lambda: False):
         stream = client.api.build(path=str(ctx), tag=plan.tag, rm=True, forcerm=True, decode=True,
                                   pull=False, labels={"io.deskml.managed": "true"})
         for chunk in stream:
-            if cancel():
-                raise BuildFailed("The build was cancelled.", "Start it again when you are ready.")
+            _stop_if(cancel)
             if "error" in chunk:
                 raise BuildFailed(
                     f"Packaging the model failed: {chunk['error'].strip()[:300]}",
@@ -406,8 +411,10 @@ def package(client, registry, info, name: str, version: str | None, base_templat
     plan = plan_build(info, name, version, base_template, arch=engine_arch(client),
                       available_pythons=available_pythons(client, base_template), code_files=code_files)
     yield BuildEvent(0, 1, plan.why)
+    _stop_if(cancel)
     yield BuildEvent(0, 1, "Downloading the libraries (kept for later builds)")
     wheels, plan.locked = download_wheels(plan.requirements, plan.python, plan.platform_arch)
+    _stop_if(cancel)
     image_id = yield from build_image(client, plan, wheels, cancel)
     return registry.add_version(
         name, version, image_id=image_id, tag=plan.tag, model_sha256=info.sha256,

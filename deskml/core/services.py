@@ -21,6 +21,34 @@ def engine(settings):
         return None
 
 
+def package(settings, registry, info, name: str, version: str | None = None, reference: str | None = None,
+            code_files=(), cancel=lambda: False):
+    """Make a new version: an image when an engine answers, else a version recorded to run
+    as a local process. Yields BuildEvents (the last local one says why); returns the Version."""
+    from . import build
+    from .errors import UsageError
+
+    name = (name or "").strip()
+    if not name:
+        raise UsageError("The model needs a name.", 'Give it one, e.g. "Returning customers".')
+    client = engine(settings)
+    if client is None:
+        v = build.record_local(registry, info, name, version, reference, code_files)
+        yield build.BuildEvent(1, 1, local_note(info), note=True)
+        return v
+    return (yield from build.package(client, registry, info, name, version, settings.base_image_for("{python}"),
+                                     reference=reference, code_files=code_files, cancel=cancel))
+
+
+def local_note(info) -> str:
+    """Why a version was recorded without an image, in plain words."""
+    other = (f" (with scikit-learn {info.installed_sklearn_version}, not the file's {info.sklearn_version})"
+             if info.sklearn_version and info.sklearn_version != info.installed_sklearn_version else "")
+    return ("No container engine answers, so DeskML did not package the model into an image: it will run "
+            f"as a local process on this computer{other}. Install or start Docker, then package it again, "
+            "to get an image with the file's own versions.")
+
+
 def start(settings, registry, model: str, version: str | None = None, port: int | None = None,
           lan: bool = False) -> Running:
     v = registry.get(model, version)

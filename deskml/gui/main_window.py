@@ -6,7 +6,6 @@ with later work (issues 3 and 4); this window is the home they build on.
 from __future__ import annotations
 
 import logging
-import traceback
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Signal
@@ -14,7 +13,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QProgressBar, QPushButton,
                                QScrollArea, QVBoxLayout, QWidget)
 
-from ..core.errors import DeskMLError, NeedsCode, UnsafeModelFile
+from ..core.errors import NeedsCode, UnsafeModelFile
 from ..core.inspection import ModelInfo, inspect_file
 from . import workers
 from .resources import icon
@@ -74,6 +73,14 @@ class MainWindow(QMainWindow):
         self.message.hide()
         self.report = ModelReport()
         self.report.hide()
+        self.deploy_button = QPushButton("Package and start…")
+        self.deploy_button.setToolTip("Package the model with its own library versions and run it on this computer")
+        self.deploy_button.clicked.connect(self.deploy)
+        self.deploy_button.hide()
+        self.wizard = None
+        deploy_row = QHBoxLayout()
+        deploy_row.addStretch(1)
+        deploy_row.addWidget(self.deploy_button)
 
         page = QWidget()
         layout = QVBoxLayout(page)
@@ -86,6 +93,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.busy)
         layout.addWidget(self.message)
         layout.addWidget(self.report, 1)
+        layout.addLayout(deploy_row)
         layout.addStretch(0)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -190,6 +198,7 @@ class MainWindow(QMainWindow):
             return  # one inspection at a time; the button state says so
         self.message.hide()
         self.report.hide()
+        self.deploy_button.hide()
         self.busy_label.setText(text)
         self.busy.show()
         self.drop_zone.setEnabled(False)
@@ -209,7 +218,23 @@ class MainWindow(QMainWindow):
     def _show_info(self, info: ModelInfo):
         self.current = self._outcome = info
         self.report.show_info(info)
+        self.deploy_button.show()
+        self.deploy_button.setDefault(True)
+        self.deploy_button.setFocus()
         self.statusBar().showMessage(f"{info.file_name}: safe to open")
+
+    def deploy(self):
+        """Open the deploy wizard for the model on screen."""
+        from ..core.registry import Registry
+        from ..core.settings import load_settings
+        from .wizard import DeployWizard
+
+        if self.current is None:
+            return
+        settings, _ = load_settings()
+        self.wizard = DeployWizard(self.current, settings, Registry(), self)
+        self.wizard.show()
+        return self.wizard
 
     def _show_error(self, exc: Exception):
         if isinstance(exc, NeedsCode):
@@ -219,12 +244,7 @@ class MainWindow(QMainWindow):
             mods = exc.trustable
             self.message.show_message(exc.headline, exc.app_hint, exc.details or "\n".join(exc.offenders),
                                       action=(f"Trust {', '.join(mods)} and open", lambda: self.trust_modules(mods)))
-        elif isinstance(exc, DeskMLError):
-            self.message.show_message(exc.headline, exc.app_hint, exc.details)
         else:
-            log.error("inspection failed", exc_info=exc)
-            details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-            self.message.show_message("DeskML hit an unexpected problem (a bug, not your doing).",
-                                      "Please send the details below to the DeskML developers.", details)
+            self.message.show_error(exc)
         self.statusBar().showMessage("The file was not opened")
         self._outcome = exc

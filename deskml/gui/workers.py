@@ -9,12 +9,16 @@ from __future__ import annotations
 from superqt.utils import create_worker
 
 
-def start(fn, *args, on_done, on_error, on_finished=None, **kwargs):
+def start(fn, *args, on_done, on_error, on_finished=None, on_progress=None, **kwargs):
     """Every callback is connected before the thread starts: a fast job may
-    finish before this function returns. ``on_finished`` runs after the others."""
+    finish before this function returns. ``on_finished`` runs after the others.
+    A generator ``fn`` reports progress: each value it yields goes to ``on_progress``,
+    and what it returns to ``on_done``."""
     connect = {"returned": on_done, "errored": on_error}  # errored here, or superqt re-raises
     if on_finished is not None:
         connect["finished"] = on_finished
+    if on_progress is not None:
+        connect["yielded"] = on_progress
     worker = create_worker(fn, *args, _start_thread=False, _connect=connect, **kwargs)
     worker.start()
     return worker

@@ -80,3 +80,19 @@ class MessageBanner(QFrame):
         self.action_button.setText(action[0] if action else "")
         self.action_button.setVisible(action is not None)
         self.show()
+
+    def show_error(self, exc: BaseException, action: tuple[str, object] | None = None):
+        """Any failure of a job, in plain words: a DeskMLError as it is; anything else is
+        called a bug, logged, and its traceback kept under Details (never shown up front)."""
+        from ...core.errors import DeskMLError
+
+        if isinstance(exc, DeskMLError):
+            self.show_message(exc.headline, exc.app_hint, exc.details or "", action=action)
+            return
+        import logging
+        import traceback
+
+        logging.getLogger(__name__).error("a job failed", exc_info=exc)
+        details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        self.show_message("DeskML hit an unexpected problem (a bug, not your doing).",
+                          "Please send the details below to the DeskML developers.", details)

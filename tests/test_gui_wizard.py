@@ -1,0 +1,151 @@
+"""The whole path in the app with the demo model: drop the file, walk every wizard page,
+package and start (on the real engine, and once with the local-process runtime),
+predict from the form. Screenshots of every page go to tests/artifacts/."""
+from __future__ import annotations
+
+import joblib
+import pandas as pd
+import pytest
+from PySide6.QtCore import QElapsedTimer, QTimer
+
+from deskml.core import services
+from deskml.core.inspection import ModelInfo
+from deskml.core.settings import Settings
+from deskml.gui.main_window import MainWindow
+from test_gui_home import _drop, _mime
+
+
+class StallMeter:
+    """The event loop's worst stall: a 5 ms timer that should tick on time."""
+
+    def __init__(self):
+        self.worst = 0
+        self.clock = QElapsedTimer()
+        self.timer = QTimer()
+        self.timer.setInterval(5)
+        self.timer.timeout.connect(self._tick)
+
+    def _tick(self):
+        self.worst = max(self.worst, self.clock.restart())
+
+    def __enter__(self):
+        self.clock.start()
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.timer.stop()
+
+
+@pytest.fixture(params=["container", "local process"])
+def runtime_kind(request, monkeypatch):
+    if request.param == "container":
+        request.getfixturevalue("docker_client")  # CI: fails without an engine
+    else:
+        monkeypatch.setattr(services, "engine", lambda settings: None)
+    return request.param
+
+
+def test_from_a_dropped_file_to_a_prediction(qtbot, demo, artifacts, runtime_kind, monkeypatch):
+    tag = "container" if runtime_kind == "container" else "local"
+    name = f"Wizard demo {tag}"
+    monkeypatch.setattr("deskml.core.settings.load_settings", lambda: (Settings(default_port=8750), None))
+    window = MainWindow(demo_provider=lambda: demo)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    with qtbot.waitSignal(window.inspection_finished, timeout=60_000) as sig:
+        assert _drop(window, _mime(demo.model))
+    assert isinstance(sig.args[0], ModelInfo) and window.deploy_button.isVisible()
+
+    wizard = window.deploy()
+    qtbot.waitExposed(wizard)
+    # 1. Your model: reference data fills in ranges and examples
+    page = wizard.model_page
+    page.attach_reference(demo.reference)
+    qtbot.waitUntil(lambda: page.reference_label.text().startswith("Reference data:"), timeout=30_000)
+    age = next(i for i in wizard.info.inputs if i["name"] == "age")
+    frame = pd.read_csv(demo.reference)
+    assert (age["min"], age["max"]) == (frame["age"].min(), frame["age"].max())
+    wizard.grab().save(str(artifacts / f"wizard-1-model-{tag}.png"))
+
+    # 2. Package: name, progress, the choice of Python in words
+    wizard.next()
+    page = wizard.package_page
+    page.name_edit.setText(name)
+    try:
+        with StallMeter() as stall:
+            page.package_button.click()
+            qtbot.waitUntil(page.isComplete, timeout=900_000)
+        print(f"\nworst event-loop stall while packaging ({runtime_kind}): {stall.worst} ms")
+        assert page.message.isHidden(), page.message.headline.text()
+        assert wizard.version.model == name
+        if runtime_kind == "container":
+            assert wizard.version.tag and "Python 3.11" in page.why_label.text()
+            assert page.log.toPlainText().count("Step ") >= 5
+        else:
+            assert not wizard.version.tag and "No container engine answers" in page.why_label.text()
+        page._toggle_log(True)
+        wizard.grab().save(str(artifacts / f"wizard-2-package-{tag}.png"))
+
+        # 3. Start: healthy, the address, ready-made calls
+        wizard.next()
+        page = wizard.start_page
+        qtbot.waitUntil(page.isComplete, timeout=120_000)
+        url = page.address.text()
+        assert url.startswith("http://127.0.0.1:") and url in page.snippets.toPlainText()
+        assert "curl" in page.snippets.toPlainText() and "requests.post" in page.snippets.toPlainText()
+        wizard.grab().save(str(artifacts / f"wizard-3-start-{tag}.png"))
+
+        # 4. Try it: the form, the answer in words and as a chart
+        wizard.next()
+        form = wizard.try_page.form
+        assert set(form.fields) == {i["name"] for i in wizard.info.inputs}
+        form.fields["visits_per_month"].setValue(9)
+        form.fields["store"].setCurrentText("Station")
+        with qtbot.waitSignal(form.answered, timeout=30_000) as sig:
+            form.predict_button.click()
+        answer = sig.args[0]
+        assert isinstance(answer, dict), answer
+        row = pd.DataFrame([form.values()])
+        expected = joblib.load(demo.model).predict(row)[0]
+        assert answer["predictions"] == [expected]
+        assert form.answer.text().startswith(f"Prediction: {expected}") and form.canvas.isVisible()
+        wizard.grab().save(str(artifacts / f"wizard-4-try-{tag}.png"))
+
+        with qtbot.waitSignal(wizard.deployed) as done:
+            wizard.accept()
+        assert done.args == [name, wizard.version.version]
+    finally:
+        services.stop(Settings(), name)
+        _remove_images(name)
+
+
+def _remove_images(name):
+    client = services.engine(Settings())
+    if client is not None:
+        for image in client.images.list(filters={"label": f"io.deskml.model.name={name}"}):
+            client.images.remove(image.id, force=True)
+
+
+def test_cancel_stops_the_build(qtbot, demo, docker_client):
+    """Cancel really stops packaging: a plain message, no image, and the page can start again."""
+    from deskml.core.inspection import inspect_file
+    from deskml.core.registry import Registry
+    from deskml.gui.wizard import DeployWizard
+
+    name = "Wizard cancelled"
+    wizard = DeployWizard(inspect_file(demo.model), Settings(), Registry())
+    qtbot.addWidget(wizard)
+    wizard.show()
+    wizard.next()
+    page = wizard.package_page
+    page.name_edit.setText(name)
+    page.package_button.click()
+    page.cancel_button.click()
+    qtbot.waitUntil(lambda: page._worker is None, timeout=300_000)
+    assert page.message.headline.text() == "The build was cancelled."
+    assert wizard.version is None and not page.isComplete()
+    assert page.package_button.isEnabled() and page.package_button.text() == "Try again"
+    assert not docker_client.images.list(filters={"label": f"io.deskml.model.name={name}"})
+    assert Registry().versions(name) == []  # nothing recorded
