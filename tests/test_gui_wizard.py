@@ -116,6 +116,21 @@ def test_from_a_dropped_file_to_a_prediction(qtbot, demo, artifacts, runtime_kin
         with qtbot.waitSignal(wizard.deployed) as done:
             wizard.accept()
         assert done.args == [name, wizard.version.version]
+        _dashboard(qtbot, window, name, url, demo, artifacts, tag)
+        window.close()
+
+        # reopen the app: the model is listed, still running, and its dashboard reattaches
+        again = MainWindow(demo_provider=lambda: demo)
+        qtbot.addWidget(again)
+        again.show()
+        qtbot.waitUntil(lambda: again.models.state_of(name) == "running", timeout=30_000)
+        again.grab().save(str(artifacts / f"home-models-{tag}.png"))
+        dash = again.open_dashboard(name)
+        qtbot.waitUntil(lambda: dash.overview.address.text() == url, timeout=30_000)
+        dash.overview.stop_button.click()
+        qtbot.waitUntil(lambda: dash.overview.state.text() == "Stopped", timeout=60_000)
+        qtbot.waitUntil(lambda: again.models.state_of(name) == "stopped", timeout=30_000)
+        again.close()
     finally:
         services.stop(Settings(), name)
         _remove_images(name)
@@ -149,3 +164,34 @@ def test_cancel_stops_the_build(qtbot, demo, docker_client):
     assert page.package_button.isEnabled() and page.package_button.text() == "Try again"
     assert not docker_client.images.list(filters={"label": f"io.deskml.model.name={name}"})
     assert Registry().versions(name) == []  # nothing recorded
+
+
+def _dashboard(qtbot, window, name, url, demo, artifacts, tag):
+    """Finishing the wizard opened the dashboard: Overview, Try it, Batch."""
+    dash = window.dashboards[name]
+    qtbot.waitExposed(dash)
+    qtbot.waitUntil(lambda: dash.overview.address.text() == url, timeout=30_000)
+    assert dash.overview.state.text() == "Running" and dash.overview.stop_button.isEnabled()
+    dash.grab().save(str(artifacts / f"dashboard-overview-{tag}.png"))
+
+    dash.tabs.setCurrentWidget(dash.try_tab)
+    form = dash.try_tab.form
+    with qtbot.waitSignal(form.answered, timeout=30_000) as sig:
+        form.predict_button.click()
+    assert isinstance(sig.args[0], dict) and form.answer.text().startswith("Prediction:")
+    dash.grab().save(str(artifacts / f"dashboard-try-{tag}.png"))
+
+    dash.tabs.setCurrentWidget(dash.batch)
+    tab = dash.batch
+    tab.set_source(demo.reference)
+    assert tab.score_button.isEnabled()
+    tab.score_button.click()
+    qtbot.waitUntil(lambda: tab.save_button.isEnabled() or tab.message.isVisible(), timeout=60_000)
+    assert tab.message.isHidden(), tab.message.headline.text()
+    assert "Scored 600 rows" in tab.summary.text() and tab.preview.rowCount() == 50
+    assert tab.progress.value() == 1000
+    headers = [tab.preview.horizontalHeaderItem(i).text() for i in range(tab.preview.columnCount())]
+    assert headers[:3] == ["prediction", "probability_no", "probability_yes"]  # the answers first
+    saved = tab.save(str(demo.reference.parent / f"scored-{tag}.xlsx"))
+    assert len(pd.read_excel(saved)) == 600
+    dash.grab().save(str(artifacts / f"dashboard-batch-{tag}.png"))

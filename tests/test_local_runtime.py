@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import joblib
+import pandas as pd
 import pytest
 import requests
 
@@ -45,3 +47,32 @@ def test_build_run_predict_stop_without_docker(no_engine, demo, tmp_path):
     with pytest.raises(requests.ConnectionError):
         requests.get(url + "/health", timeout=2)
     assert not [s for s in json.loads(run_cli("status", "--json").stdout)["services"] if s["model"] == NAME]
+
+
+def test_score_a_spreadsheet_excel_in_and_out(demo, tmp_path):
+    """Batch scoring of an Excel file through a running service, the result written as Excel;
+    asking to overwrite the input is refused."""
+    import subprocess
+    import sys
+
+    from deskml.core.batch import score_file
+    from deskml.core.errors import UsageError
+    from deskml.core.runtime import free_port, wait_healthy
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "deskml.server", "--model", str(demo.model), "--port", str(port)])
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_healthy(url, 60, alive=lambda: proc.poll() is None)
+        frame = pd.read_csv(demo.reference)
+        src, dst = tmp_path / "customers.xlsx", tmp_path / "scored.xlsx"
+        frame.to_excel(src, index=False)
+        assert score_file(url, src, dst) == 600
+        scored = pd.read_excel(dst)
+        assert len(scored) == 600 and scored["prediction"].tolist() == \
+            joblib.load(demo.model).predict(frame.drop(columns="comes_back")).tolist()
+        with pytest.raises(UsageError, match="overwrite the input"):
+            score_file(url, src, src)
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -15,8 +15,8 @@ MAX_CATEGORIES = 50
 EXCEL = (".xlsx", ".xlsm", ".xls")
 
 
-def read_table(path) -> "pd.DataFrame":  # noqa: F821
-    """A CSV or Excel file as a DataFrame, or a UsageError that says what is wrong."""
+def read_table(path):
+    """A CSV or Excel file as a pandas DataFrame, or a UsageError that says what is wrong."""
     import csv
 
     import pandas as pd

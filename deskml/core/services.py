@@ -6,6 +6,8 @@ The command line and the app call these functions and never choose themselves.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from . import local, runtime
 from .errors import EngineUnavailable, NotFound
 from .runtime import Running
@@ -109,3 +111,37 @@ def logs(settings, model: str, tail: int = 200) -> str:
     if client is None:
         raise NotFound(f"{model} is not running.", f"Start it with: deskml run '{model}'")
     return runtime.logs(client, model, tail)
+
+
+@dataclass
+class ModelState:
+    """One line of the home's model list."""
+    model: str
+    version: str           # the newest version
+    versions: int
+    state: str             # "running", "stopped", "starting", "restarting", "failed"
+    url: str = ""
+    running_version: str = ""
+
+
+def overview(settings, registry) -> list[ModelState]:
+    """Every model of the registry with what runs now (one engine query for all)."""
+    running = {r.model: r for r in all_services(settings)}
+    out = []
+    for model in registry.models():
+        versions = registry.versions(model)
+        if not versions:
+            continue
+        r = running.get(model)
+        if r is None:
+            state = "stopped"
+        elif r.state == "running":
+            state = "running" if r.health in ("healthy", "none") else (
+                "failed" if r.health == "unhealthy" else "starting")
+        elif r.state in ("restarting", "created"):
+            state = "starting"
+        else:
+            state = "failed" if r.state in ("exited", "dead") else r.state
+        out.append(ModelState(model, versions[-1].version, len(versions), state, r.url if r else "",
+                              r.version if r else ""))
+    return out

@@ -19,10 +19,21 @@ from . import workers
 from .resources import icon
 from .widgets.drop_zone import DropZone, dropped_file
 from .widgets.message import MessageBanner
+from .widgets.model_list import ModelList
 from .widgets.model_report import ModelReport
 from .widgets.style import heading
 
 log = logging.getLogger(__name__)
+
+
+def _settings():
+    from ..core.settings import load_settings
+    return load_settings()[0]
+
+
+def _registry():
+    from ..core.registry import Registry
+    return Registry()
 MODEL_FILTER = "Model files (*.joblib *.pkl *.pickle *.skops *.gz *.z *.bz2 *.xz *.lzma);;All files (*)"
 MAX_RECENT = 8
 
@@ -78,6 +89,11 @@ class MainWindow(QMainWindow):
         self.deploy_button.clicked.connect(self.deploy)
         self.deploy_button.hide()
         self.wizard = None
+        self.dashboards = {}
+        self.models_title = heading("Your models", 1.15)
+        self.models = ModelList(_settings, _registry)
+        self.models.open_model.connect(self.open_dashboard)
+        self.models.setMinimumHeight(120)
         deploy_row = QHBoxLayout()
         deploy_row.addStretch(1)
         deploy_row.addWidget(self.deploy_button)
@@ -94,6 +110,8 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.message)
         layout.addWidget(self.report, 1)
         layout.addLayout(deploy_row)
+        layout.addWidget(self.models_title)
+        layout.addWidget(self.models)
         layout.addStretch(0)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -102,6 +120,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(scroll)
         self._build_menu()
         self.statusBar().showMessage("Ready")
+        self.models.start()
 
     # -- menu --------------------------------------------------------------
     def _build_menu(self):
@@ -233,8 +252,29 @@ class MainWindow(QMainWindow):
             return
         settings, _ = load_settings()
         self.wizard = DeployWizard(self.current, settings, Registry(), self)
+        self.wizard.deployed.connect(lambda model, _version: self.open_dashboard(model))
+        self.wizard.finished.connect(lambda _result: self.models.refresh())
         self.wizard.show()
         return self.wizard
+
+    def open_dashboard(self, model: str):
+        from .dashboard import ModelDashboard
+
+        dash = self.dashboards.get(model)
+        if dash is None:
+            dash = ModelDashboard(model, _settings(), _registry())
+            dash.changed.connect(self.models.refresh)
+            self.dashboards[model] = dash
+        dash.show()
+        dash.raise_()
+        dash.activateWindow()
+        return dash
+
+    def closeEvent(self, event):
+        self.models.timer.stop()
+        for dash in self.dashboards.values():
+            dash.close()
+        super().closeEvent(event)
 
     def _show_error(self, exc: Exception):
         if isinstance(exc, NeedsCode):

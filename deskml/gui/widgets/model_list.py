@@ -1,0 +1,75 @@
+"""The user's models with their live status; polled off the UI thread."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+
+from ...core import services
+from .. import workers
+
+STATE_WORDS = {"running": "Running", "stopped": "Stopped", "starting": "Starting", "failed": "Failed",
+               "building": "Packaging"}
+STATE_COLORS = {"running": "#1e7b34", "failed": "#b3261e", "starting": "#8a6d00", "building": "#8a6d00"}
+
+
+class ModelList(QTableWidget):
+    open_model = Signal(str)     # a model's name: open its dashboard
+    refreshed = Signal(list)     # the ModelStates shown
+
+    def __init__(self, settings_provider, registry_provider, interval_ms=3000, parent=None):
+        super().__init__(0, 4, parent)
+        self.setHorizontalHeaderLabels(["Model", "Version", "Status", "Address"])
+        self.verticalHeader().hide()
+        self.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeToContents)
+        self.itemActivated.connect(lambda item: self.open_model.emit(self.item(item.row(), 0).text()))
+        self._settings = settings_provider
+        self._registry = registry_provider
+        self._worker = None
+        self.building: set[str] = set()   # models being packaged by this app now
+        self.timer = QTimer(self)
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self.refresh)
+
+    def start(self):
+        self.refresh()
+        self.timer.start()
+
+    def refresh(self):
+        if self._worker is not None:
+            return  # the last poll is still out (a slow engine): skip a beat
+        self._worker = workers.start(services.overview, self._settings(), self._registry(),
+                                     on_done=self._show, on_error=lambda exc: None, on_finished=self._done)
+
+    def _done(self):
+        self._worker = None
+
+    def _show(self, states):
+        selected = self.selected_model()
+        self.setRowCount(len(states))
+        for row, s in enumerate(states):
+            state = "building" if s.model in self.building else s.state
+            cells = [s.model, s.running_version or s.version, STATE_WORDS.get(state, state.capitalize()), s.url]
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if col == 2 and state in STATE_COLORS:
+                    item.setForeground(QColor(STATE_COLORS[state]))
+                item.setData(Qt.UserRole, state)
+                self.setItem(row, col, item)
+            if s.model == selected:
+                self.selectRow(row)
+        self.refreshed.emit(states)
+
+    def selected_model(self):
+        rows = self.selectionModel().selectedRows() if self.selectionModel() else []
+        return self.item(rows[0].row(), 0).text() if rows else None
+
+    def state_of(self, model):
+        for row in range(self.rowCount()):
+            if self.item(row, 0).text() == model:
+                return self.item(row, 2).data(Qt.UserRole)
+        return None
