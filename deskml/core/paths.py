@@ -12,10 +12,23 @@ import platformdirs
 
 
 def data_dir() -> Path:
+    """``DESKML_HOME``/data, else the folder chosen in Settings, else the OS's usual place."""
     home = os.environ.get("DESKML_HOME")
-    d = Path(home) / "data" if home else Path(platformdirs.user_data_dir("DeskML", appauthor=False))
+    d = Path(home) / "data" if home else (_chosen_data_folder()
+                                          or Path(platformdirs.user_data_dir("DeskML", appauthor=False)))
     d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+def _chosen_data_folder() -> Path | None:
+    """The settings' data folder, read here directly (settings.py builds on this module)."""
+    import json
+
+    try:
+        chosen = json.loads((config_dir() / "settings.json").read_text(encoding="utf-8")).get("data_folder")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return Path(chosen).expanduser() if isinstance(chosen, str) and chosen.strip() else None
 
 
 def config_dir() -> Path:

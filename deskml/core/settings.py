@@ -22,6 +22,7 @@ class Settings:
     base_image: str = DEFAULT_BASE_IMAGE   # {python} is replaced by e.g. 3.11
     docker_host: str = ""                  # empty: the environment's (DOCKER_HOST) or the default socket
     default_port: int = 8600
+    data_folder: str = ""                  # empty: the usual place for the OS (models, registry, logs)
     network: str = "auto"                  # "auto": the host's network on Linux engines; "published": always a proxy port
     load_timeout_s: float = 60.0
     load_memory_gb: float = 0.0            # 0: automatic (3 GB + 10x the file size)
@@ -34,6 +35,13 @@ class Settings:
         if not (1024 <= int(self.default_port) <= 65535):
             raise SettingsError(f"The default port {self.default_port} is out of range.",
                                 "Choose a number between 1024 and 65535.")
+        if self.data_folder.strip():
+            folder = Path(self.data_folder).expanduser()
+            if not folder.is_absolute():
+                raise SettingsError(f"The data folder '{self.data_folder}' is not a full path.",
+                                    "Choose the folder with the Choose… button, or leave it empty for the usual place.")
+            if folder.exists() and not folder.is_dir():
+                raise SettingsError(f"'{self.data_folder}' is a file, not a folder.", "Choose a folder.")
         if self.network not in ("auto", "published"):
             raise SettingsError(f"The network setting '{self.network}' is not known.",
                                 "Use 'auto' (recommended) or 'published'.")

@@ -133,6 +133,10 @@ class MainWindow(QMainWindow):
         demo_action.triggered.connect(self.open_demo)
         menu.addAction(demo_action)
         menu.addSeparator()
+        settings_action = QAction("&Settings…", self, shortcut=QKeySequence.Preferences)
+        settings_action.triggered.connect(self.open_settings)
+        menu.addAction(settings_action)
+        menu.addSeparator()
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.Quit)
         quit_action.triggered.connect(self.close)
         menu.addAction(quit_action)
@@ -256,6 +260,13 @@ class MainWindow(QMainWindow):
         self.wizard.finished.connect(lambda _result: self.models.refresh())
         self.wizard.show()
         return self.wizard
+
+    def open_settings(self):
+        from .settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self)
+        dialog.open()
+        return dialog
 
     def open_dashboard(self, model: str):
         from .dashboard import ModelDashboard
