@@ -76,6 +76,7 @@ def test_from_a_dropped_file_to_a_prediction(qtbot, demo, artifacts, runtime_kin
     try:
         with StallMeter() as stall:
             page.package_button.click()
+            assert window.models.state_of(name) == "building"  # the home says so at once
             qtbot.waitUntil(page.isComplete, timeout=900_000)
         print(f"\nworst event-loop stall while packaging ({runtime_kind}): {stall.worst} ms")
         assert page.message.isHidden(), page.message.headline.text()

@@ -258,8 +258,10 @@ class MainWindow(QMainWindow):
         self.wizard = DeployWizard(self.current, settings, Registry(), self)
         self.wizard.deployed.connect(lambda model, _version: self.open_dashboard(model))
         self.wizard.finished.connect(lambda _result: self.models.refresh())
+        self.wizard.packaging.connect(self.models.set_building)
         self.wizard.show()
         return self.wizard
+
 
     def open_settings(self):
         from .settings_dialog import SettingsDialog

@@ -11,6 +11,14 @@ from .. import workers
 STATE_WORDS = {"running": "Running", "stopped": "Stopped", "starting": "Starting", "failed": "Failed",
                "building": "Packaging"}
 STATE_COLORS = {"running": "#1e7b34", "failed": "#b3261e", "starting": "#8a6d00", "building": "#8a6d00"}
+STATE_COLORS_DARK = {"running": "#7ee29a", "failed": "#ff8a80", "starting": "#ffd54f", "building": "#ffd54f"}
+
+
+def state_color(state: str, palette) -> QColor | None:
+    """The colour of a state's word, readable on the palette's light or dark background."""
+    dark = palette.base().color().lightness() < 128
+    value = (STATE_COLORS_DARK if dark else STATE_COLORS).get(state)
+    return QColor(value) if value else None
 
 
 class ModelList(QTableWidget):
@@ -31,6 +39,7 @@ class ModelList(QTableWidget):
         self._registry = registry_provider
         self._worker = None
         self.building: set[str] = set()   # models being packaged by this app now
+        self._last = []                   # the ModelStates of the last poll
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)
         self.timer.timeout.connect(self.refresh)
@@ -48,16 +57,27 @@ class ModelList(QTableWidget):
     def _done(self):
         self._worker = None
 
+    def set_building(self, model: str, busy: bool):
+        """Show (or stop showing) "Packaging" for a model at once, then ask the engine again."""
+        (self.building.add if busy else self.building.discard)(model)
+        self._show(self._last)
+        self.refresh()
+
     def _show(self, states):
+        self._last = states
         selected = self.selected_model()
+        known = {s.model for s in states}
+        states = list(states) + [services.ModelState(m, "new", 0, "building")  # a first version on its way
+                                 for m in sorted(self.building - known)]
         self.setRowCount(len(states))
         for row, s in enumerate(states):
             state = "building" if s.model in self.building else s.state
             cells = [s.model, s.running_version or s.version, STATE_WORDS.get(state, state.capitalize()), s.url]
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                if col == 2 and state in STATE_COLORS:
-                    item.setForeground(QColor(STATE_COLORS[state]))
+                color = state_color(state, self.palette()) if col == 2 else None
+                if color is not None:
+                    item.setForeground(color)
                 item.setData(Qt.UserRole, state)
                 self.setItem(row, col, item)
             if s.model == selected:

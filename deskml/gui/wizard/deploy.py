@@ -31,6 +31,7 @@ def default_name(info: ModelInfo) -> str:
 class DeployWizard(QWizard):
     """From an inspected model file to a running, tried service."""
     deployed = Signal(str, str)   # model name, version: the wizard finished with a running service
+    packaging = Signal(str, bool)  # model name, True while its build runs (the home shows "Packaging")
 
     def __init__(self, info: ModelInfo, settings, registry, parent=None):
         super().__init__(parent)
@@ -203,6 +204,8 @@ class PackagePage(QWizardPage):
         self.cancel_button.setEnabled(True)
         wizard.version = None
         self.completeChanged.emit()
+        self._name = self.name_edit.text().strip()
+        wizard.packaging.emit(self._name, True)
         self._worker = workers.start(
             services.package, wizard.settings, wizard.registry, wizard.info, self.name_edit.text(),
             self.version_edit.text().strip() or None, reference=wizard.reference_path,
@@ -244,6 +247,7 @@ class PackagePage(QWizardPage):
     def _finished(self):
         self._worker = None
         self.cancel_button.hide()
+        self.wizard().packaging.emit(self._name, False)
         done = self.wizard().version is not None
         self.package_button.setEnabled(not done)
         self.name_edit.setEnabled(not done)

@@ -1,0 +1,44 @@
+"""Readable in a dark palette too: screenshots to look at, and the colours DeskML picks itself."""
+from __future__ import annotations
+
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+from deskml.core.errors import UsageError
+from deskml.gui.widgets.model_list import state_color
+from deskml.gui.widgets.predict_form import PredictForm
+
+
+def _dark_palette():
+    p = QPalette()
+    for role, color in ((QPalette.Window, "#2b2b2b"), (QPalette.WindowText, "#e8e8e8"), (QPalette.Base, "#1e1e1e"),
+                        (QPalette.Text, "#e8e8e8"), (QPalette.Button, "#3a3a3a"), (QPalette.ButtonText, "#e8e8e8"),
+                        (QPalette.Highlight, "#2f6fde"), (QPalette.HighlightedText, "#ffffff")):
+        p.setColor(role, QColor(color))
+    return p
+
+
+def test_dark_palette(qtbot, artifacts):
+    app = QApplication.instance()
+    old_palette, old_style = app.palette(), app.style().name()
+    app.setStyle("Fusion")
+    app.setPalette(_dark_palette())
+    try:
+        for state in ("running", "failed", "building"):  # words stay readable on a dark background
+            assert state_color(state, app.palette()).lightness() > 150
+        form = PredictForm()
+        qtbot.addWidget(form)
+        form.set_model("http://127.0.0.1:1", [
+            {"name": "age", "kind": "number", "min": 18, "max": 79, "example": 40},
+            {"name": "store", "kind": "category", "categories": ["Campus", "Centre"], "example": "Centre"}])
+        form._show({"predictions": ["yes"], "probabilities": [{"no": 0.2, "yes": 0.8}]})
+        form.resize(760, 300)
+        form.show()
+        form.grab().save(str(artifacts / "dark-try-it.png"))
+        form.message.show_error(UsageError("The model did not accept the input: 'age' must be a number.",
+                                           "Fix the input named in the message and try again."))
+        form.grab().save(str(artifacts / "dark-message.png"))
+        assert form.answer.text() == "Prediction: yes  (80% sure)"
+    finally:
+        app.setPalette(old_palette)
+        app.setStyle(old_style)
