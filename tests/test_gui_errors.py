@@ -92,3 +92,29 @@ def test_a_build_that_fails(qtbot, demo, docker_client):
     assert "Traceback" not in page.message.headline.text() + page.message.what_to_do.text()
     assert "base image" in (page.message.headline.text() + page.message.what_to_do.text()).lower()
     assert page.package_button.text() == "Try again" and page.package_button.isEnabled()
+
+
+def test_batch_cancel_writes_nothing_and_the_tab_goes_on(qtbot, demo, tmp_path):
+    import pandas as pd
+
+    settings = Settings(docker_host=f"unix://{tmp_path}/no-docker.sock", default_port=8795)
+    registry = Registry()
+    wizard = _wizard(qtbot, demo, settings)
+    _package(qtbot, wizard, "Errors batch")
+    services.start(settings, registry, "Errors batch")
+    try:
+        dash = ModelDashboard("Errors batch", settings, registry)
+        qtbot.addWidget(dash)
+        qtbot.waitUntil(lambda: dash.running is not None, timeout=30_000)
+        big = tmp_path / "big.csv"
+        pd.concat([pd.read_csv(demo.reference)] * 400).to_csv(big, index=False)  # 240,000 rows
+        tab = dash.batch
+        tab.set_source(big)
+        tab.score_button.click()
+        tab.cancel_button.click()
+        qtbot.waitUntil(lambda: tab._worker is None, timeout=60_000)
+        assert tab.message.headline.text() == "Scoring was cancelled." and not tab.save_button.isEnabled()
+        assert not any(tab._tmp.parent.iterdir())  # nothing half-written
+        assert tab.score_button.isEnabled()
+    finally:
+        services.stop(settings, "Errors batch")

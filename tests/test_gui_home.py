@@ -6,7 +6,7 @@ import time
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 import malicious
 from deskml.core.errors import UnsafeModelFile
@@ -197,3 +197,19 @@ def test_mistyped_command_is_not_opened_as_a_file(capsys):
     assert main(["inspct", "x.joblib"]) == 2
     err = capsys.readouterr().err
     assert "did you mean 'deskml inspect'" in err
+
+
+def test_keyboard_shortcuts_and_default_buttons(window, qtbot, demo):
+    """Open, Settings and Quit have the platform's shortcuts; after a model opens, Enter packages it."""
+    from PySide6.QtGui import QKeySequence
+
+    actions = {a.text().replace("&", ""): a for a in window.menuBar().actions()[0].menu().actions()}
+    assert actions["Open model file…"].shortcut() == QKeySequence(QKeySequence.Open)
+    assert actions["Quit"].shortcut() == QKeySequence(QKeySequence.Quit)
+    assert actions["Settings…"].shortcut() == QKeySequence(QKeySequence.Preferences)
+    with qtbot.waitSignal(window.inspection_finished, timeout=60_000):
+        window.open_file(demo.model)
+    assert window.deploy_button.isDefault() and window.deploy_button.hasFocus()
+    # every control of the home can be reached with Tab
+    for w in (window.drop_zone, window.demo_button, window.deploy_button, window.models):
+        assert w.focusPolicy() & Qt.TabFocus or any(c.focusPolicy() & Qt.TabFocus for c in w.findChildren(QWidget))

@@ -193,6 +193,7 @@ def _dashboard(qtbot, window, name, url, demo, artifacts, tag):
     assert tab.progress.value() == 1000
     headers = [tab.preview.horizontalHeaderItem(i).text() for i in range(tab.preview.columnCount())]
     assert headers[:3] == ["prediction", "probability_no", "probability_yes"]  # the answers first
-    saved = tab.save(str(demo.reference.parent / f"scored-{tag}.xlsx"))
-    assert len(pd.read_excel(saved)) == 600
+    with qtbot.waitSignal(tab.saved, timeout=60_000) as saved:
+        tab.save(str(demo.reference.parent / f"scored-{tag}.xlsx"))
+    assert len(pd.read_excel(saved.args[0])) == 600
     dash.grab().save(str(artifacts / f"dashboard-batch-{tag}.png"))

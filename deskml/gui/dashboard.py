@@ -186,6 +186,7 @@ class _Progress(QObject):
 
 class BatchTab(QWidget):
     PREVIEW_ROWS = 50
+    saved = Signal(str)   # where the result was saved
 
     def __init__(self, dash: ModelDashboard):
         super().__init__()
@@ -292,26 +293,44 @@ class BatchTab(QWidget):
         self.update_service()
 
     def save(self, name=None):
-        if self.result is None:
+        """Save the whole result as CSV or Excel (written off the UI thread: a big sheet takes seconds)."""
+        if self.result is None or self._worker is not None:
             return
         if not name:
             name, _ = QFileDialog.getSaveFileName(self, "Save the scored data",
                                                   str(Path.home() / self.result.name),
                                                   "CSV (*.csv);;Excel (*.xlsx)")
         if not name:
-            return None
-        dst = Path(name)
-        try:
-            if dst.suffix.lower() == ".xlsx":
-                import pandas as pd
-                pd.read_csv(self.result).to_excel(dst, index=False)
-            else:
-                import shutil
-                shutil.copyfile(self.result, dst)
-        except OSError as exc:
-            from ..core.errors import UsageError
-            self.message.show_error(UsageError(f"The result could not be saved as {dst.name}.",
-                                               "Choose another folder or name.", details=str(exc)))
-            return None
+            return
+        self.save_button.setEnabled(False)
+        self.summary.setText(f"Saving {Path(name).name}…")
+        self._worker = workers.start(save_result, self.result, Path(name), on_done=self._saved,
+                                     on_error=self._failed, on_finished=self._finished)
+
+    def _saved(self, dst):
         self.summary.setText(f"Saved as {dst}.")
-        return dst
+        self.saved.emit(str(dst))
+
+
+def save_result(src: Path, dst: Path) -> Path:
+    """Copy a scored CSV to where the user wants it, as CSV or Excel; atomic, plain errors."""
+    import os
+    import shutil
+
+    from ..core.errors import UsageError
+
+    partial = dst.with_name(f".{dst.stem}.partial{dst.suffix}")
+    try:
+        if dst.suffix.lower() == ".xlsx":
+            import pandas as pd
+            pd.read_csv(src).to_excel(partial, index=False)
+        else:
+            shutil.copyfile(src, partial)
+        os.replace(partial, dst)
+    except OSError as exc:
+        raise UsageError(f"The result could not be saved as {dst.name}.", "Choose another folder or name.",
+                         details=str(exc)) from None
+    finally:
+        if partial.exists():
+            partial.unlink()
+    return dst
