@@ -42,3 +42,32 @@ def test_dark_palette(qtbot, artifacts):
     finally:
         app.setPalette(old_palette)
         app.setStyle(old_style)
+
+
+def test_high_dpi(tmp_path, artifacts):
+    """At 200 % scaling the window draws at twice the pixels (crisp icons and text), laid out the same."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = f"""
+import sys
+from PySide6.QtWidgets import QApplication
+from deskml.gui.main_window import MainWindow
+app = QApplication(sys.argv)
+w = MainWindow()
+w.resize(900, 700)
+w.show()
+app.processEvents()
+shot = w.grab()
+shot.save({str(artifacts / "home-200-percent.png")!r})
+print(shot.devicePixelRatio(), shot.width(), shot.height(), w.width(), w.height())
+w.models.timer.stop()
+"""
+    env = dict(os.environ, QT_SCALE_FACTOR="2", QT_QPA_PLATFORM="offscreen",
+               PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    ratio, pw, ph, w, h = out.stdout.split()[-5:]
+    assert float(ratio) == 2.0 and (int(pw), int(ph)) == (2 * int(w), 2 * int(h))

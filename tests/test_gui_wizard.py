@@ -197,3 +197,53 @@ def _dashboard(qtbot, window, name, url, demo, artifacts, tag):
         tab.save(str(demo.reference.parent / f"scored-{tag}.xlsx"))
     assert len(pd.read_excel(saved.args[0])) == 600
     dash.grab().save(str(artifacts / f"dashboard-batch-{tag}.png"))
+
+
+def test_a_refused_file_never_reaches_packaging(qtbot, demo, tmp_path):
+    """The verdict comes first: a refused file is explained and "Package and start…" is not offered."""
+    import malicious
+
+    window = MainWindow(demo_provider=lambda: demo)
+    qtbot.addWidget(window)
+    window.show()
+    evil = malicious.MODEL[0].make(tmp_path, tmp_path / "canary")
+    with qtbot.waitSignal(window.inspection_finished, timeout=60_000):
+        assert _drop(window, _mime(evil))
+    assert window.message.isVisible() and not window.deploy_button.isVisible()
+    assert window.current is None or window.current.path != str(evil)
+    assert not (tmp_path / "canary").exists()
+
+
+def test_a_model_that_needs_its_authors_code_is_packaged_with_it(qtbot, demo, tmp_path, monkeypatch):
+    """The author's .py file is asked for before packaging; the version carries it and predicts."""
+    from test_inspect_models import _custom_model
+
+    monkeypatch.setattr(services, "engine", lambda settings: None)
+    monkeypatch.setattr("deskml.core.settings.load_settings", lambda: (Settings(default_port=8760), None))
+    path, code = _custom_model(tmp_path, main=False)
+    window = MainWindow(demo_provider=lambda: demo)
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.inspection_finished, timeout=60_000):
+        window.open_file(path)
+    assert window.message.action_button.text() == "Add the model's code…"
+    monkeypatch.setattr("deskml.gui.main_window.QFileDialog.getOpenFileNames", lambda *a, **k: ([str(code)], ""))
+    with qtbot.waitSignal(window.inspection_finished, timeout=60_000):
+        window.message.action_button.click()
+    wizard = window.deploy()
+    assert wizard.info.code == [str(code.resolve())]
+    wizard.next()
+    wizard.package_page.name_edit.setText("Wizard custom code")
+    wizard.package_page.package_button.click()
+    qtbot.waitUntil(wizard.package_page.isComplete, timeout=60_000)
+    try:
+        wizard.next()
+        qtbot.waitUntil(wizard.start_page.isComplete, timeout=60_000)
+        import requests
+
+        row = [1.0, 2.0]
+        answer = requests.post(wizard.running.url + "/v1/predict", json={"instances": [row]}).json()
+        monkeypatch.syspath_prepend(str(tmp_path))  # the author's module, to load the model here too
+        assert answer["predictions"] == joblib.load(path).predict([row]).tolist()
+    finally:
+        services.stop(Settings(), "Wizard custom code")

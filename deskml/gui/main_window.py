@@ -94,6 +94,10 @@ class MainWindow(QMainWindow):
         self.models = ModelList(_settings, _registry)
         self.models.open_model.connect(self.open_dashboard)
         self.models.setMinimumHeight(120)
+        self.models_empty = QLabel("No models yet: drop a model file above, or try the demo model.")
+        self.models_empty.setEnabled(False)  # greyed, in any palette
+        self.models.refreshed.connect(lambda states: self._show_models(bool(states)))
+        self._show_models(False)
         deploy_row = QHBoxLayout()
         deploy_row.addStretch(1)
         deploy_row.addWidget(self.deploy_button)
@@ -111,6 +115,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.report, 1)
         layout.addLayout(deploy_row)
         layout.addWidget(self.models_title)
+        layout.addWidget(self.models_empty)
         layout.addWidget(self.models)
         layout.addStretch(0)
         scroll = QScrollArea()
@@ -262,6 +267,10 @@ class MainWindow(QMainWindow):
         self.wizard.show()
         return self.wizard
 
+
+    def _show_models(self, any_models: bool):
+        self.models.setVisible(any_models)
+        self.models_empty.setVisible(not any_models)
 
     def open_settings(self):
         from .settings_dialog import SettingsDialog
