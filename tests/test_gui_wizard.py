@@ -158,9 +158,12 @@ def test_cancel_stops_the_build(qtbot, demo, docker_client):
     page = wizard.package_page
     page.name_edit.setText(name)
     page.package_button.click()
+    # cancel in the middle of the engine's build, once the wheels are being copied in
+    qtbot.waitUntil(lambda: "Step 3/" in page.log.toPlainText() or page._worker is None, timeout=300_000)
     page.cancel_button.click()
     qtbot.waitUntil(lambda: page._worker is None, timeout=300_000)
     assert page.message.headline.text() == "The build was cancelled."
+    qtbot.wait(5000)  # the engine stopped too: no image turns up later
     assert wizard.version is None and not page.isComplete()
     assert page.package_button.isEnabled() and page.package_button.text() == "Try again"
     assert not docker_client.images.list(filters={"label": f"io.deskml.model.name={name}"})
