@@ -72,3 +72,25 @@ def test_build_needs_a_name(demo):
 
     proc = run_cli("build", demo.model, "--name", "  ")
     assert proc.returncode == 2 and "needs a name" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_overview_says_running_stopped_starting_failed(tmp_path, monkeypatch):
+    """The home's list: one line per model, in the words of its state."""
+    from deskml.core import services
+    from deskml.core.registry import Registry
+    from deskml.core.runtime import Running
+    from deskml.core.settings import Settings
+
+    registry = Registry(tmp_path / "r.sqlite3")
+    for model in ("up", "down", "booting", "crashed", "sick"):
+        registry.add_version(model, "1", image_id="", tag="", model_sha256="0" * 64, sklearn_version=None,
+                             python=None, requirements=[], reference=None, info={})
+
+    def svc(model, state, health):
+        return Running(model, "1", "http://127.0.0.1:1", 1, state, health, "c")
+    monkeypatch.setattr(services, "all_services", lambda settings: [
+        svc("up", "running", "healthy"), svc("booting", "restarting", "starting"),
+        svc("crashed", "exited", "none"), svc("sick", "running", "unhealthy")])
+    states = {s.model: s.state for s in services.overview(Settings(), registry)}
+    assert states == {"up": "running", "down": "stopped", "booting": "starting", "crashed": "failed",
+                      "sick": "failed"}
