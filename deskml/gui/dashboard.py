@@ -91,9 +91,17 @@ class OverviewTab(QWidget):
         address_row = QHBoxLayout()
         address_row.addWidget(self.address, 1)
         address_row.addWidget(self.copy_button)
+        newest = dash.registry.versions(dash.model)[-1] if dash.registry.versions(dash.model) else None
+        self.what = QLabel((newest.info or {}).get("summary", "") if newest else "")
+        self.what.setWordWrap(True)
+        self.runs_as = QLabel((f"a container ({newest.tag}), Python {newest.python}, scikit-learn "
+                               f"{newest.sklearn_version}" if newest.tag else "a local process on this computer")
+                              if newest else "")
         form = QFormLayout()
+        form.addRow("What it does", self.what)
         form.addRow("Status", self.state)
         form.addRow("Version", self.version)
+        form.addRow("Runs as", self.runs_as)
         form.addRow("Address", address_row)
         buttons = button_row(self.start_button, self.stop_button, self.restart_button, self.logs_button)
         layout = QVBoxLayout(self)
