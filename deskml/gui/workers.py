@@ -6,6 +6,8 @@ exception object; the page decides how to show it (inline, in plain words).
 """
 from __future__ import annotations
 
+import shiboken6
+from PySide6.QtCore import QObject
 from superqt.utils import create_worker
 
 
@@ -14,11 +16,22 @@ def start(fn, *args, on_done, on_error, on_finished=None, on_progress=None, **kw
     finish before this function returns. ``on_finished`` runs after the others.
     A generator ``fn`` reports progress: each value it yields goes to ``on_progress``,
     and what it returns to ``on_done``."""
-    connect = {"returned": on_done, "errored": on_error}  # errored here, or superqt re-raises
-    if on_finished is not None:
-        connect["finished"] = on_finished
-    if on_progress is not None:
-        connect["yielded"] = on_progress
+    callbacks = {"returned": on_done, "errored": on_error, "finished": on_finished, "yielded": on_progress}
+    owners = [cb.__self__ for cb in callbacks.values() if isinstance(getattr(cb, "__self__", None), QObject)]
+    # errored is always connected, or superqt re-raises in the UI thread
+    connect = {sig: _while_alive(cb, owners) for sig, cb in callbacks.items() if cb is not None}
     worker = create_worker(fn, *args, _start_thread=False, _connect=connect, **kwargs)
     worker.start()
     return worker
+
+
+def _while_alive(callback, owners):
+    """A job can outlive the window that started it (closed meanwhile): its answer
+    is then dropped instead of touching widgets that no longer exist."""
+    if not owners:
+        return callback
+
+    def call(*args):
+        if all(shiboken6.isValid(o) for o in owners):
+            callback(*args)
+    return call

@@ -43,6 +43,7 @@ class ModelList(QTableWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)
         self.timer.timeout.connect(self.refresh)
+        self.destroyed.connect(self.timer.stop)
 
     def start(self):
         self.refresh()
