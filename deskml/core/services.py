@@ -6,6 +6,7 @@ The command line and the app call these functions and never choose themselves.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from . import local, runtime
@@ -23,6 +24,17 @@ def engine(settings):
         return None
 
 
+@contextmanager
+def _engine(settings):
+    """engine(), closed afterwards (the app asks every few seconds: no pile of open connections)."""
+    client = engine(settings)
+    try:
+        yield client
+    finally:
+        if client is not None:
+            client.close()
+
+
 def package(settings, registry, info, name: str, version: str | None = None, reference: str | None = None,
             code_files=(), cancel=lambda: False):
     """Make a new version: an image when an engine answers, else a version recorded to run
@@ -33,13 +45,14 @@ def package(settings, registry, info, name: str, version: str | None = None, ref
     name = (name or "").strip()
     if not name:
         raise UsageError("The model needs a name.", 'Give it one, e.g. "Returning customers".')
-    client = engine(settings)
-    if client is None:
-        v = build.record_local(registry, info, name, version, reference, code_files)
-        yield build.BuildEvent(1, 1, local_note(info), note=True)
-        return v
-    return (yield from build.package(client, registry, info, name, version, settings.base_image_for("{python}"),
-                                     reference=reference, code_files=code_files, cancel=cancel))
+    with _engine(settings) as client:
+        if client is None:
+            v = build.record_local(registry, info, name, version, reference, code_files)
+            yield build.BuildEvent(1, 1, local_note(info), note=True)
+            return v
+        return (yield from build.package(client, registry, info, name, version,
+                                         settings.base_image_for("{python}"), reference=reference,
+                                         code_files=code_files, cancel=cancel))
 
 
 def local_note(info) -> str:
@@ -54,11 +67,11 @@ def local_note(info) -> str:
 def start(settings, registry, model: str, version: str | None = None, port: int | None = None,
           lan: bool = False) -> Running:
     v = registry.get(model, version)
-    client = engine(settings) if v.tag else None
-    if client is not None:
-        local.stop(model)
-        return runtime.run(client, registry, model, v.version, port=port, default_port=settings.default_port,
-                           lan=lan, network=settings.network)
+    with _engine(settings) as client:
+        if client is not None and v.tag:
+            local.stop(model)
+            return runtime.run(client, registry, model, v.version, port=port, default_port=settings.default_port,
+                               lan=lan, network=settings.network)
     if lan:
         from .errors import UsageError
         raise UsageError("Network access is available for models running in a container.",
@@ -74,12 +87,9 @@ def find(settings, model: str) -> Running | None:
     found = local.find(model)
     if found is not None:
         return found
-    client = engine(settings)
-    if client is not None:
-        c = runtime.find_container(client, model)
-        if c is not None:
-            return runtime.status_of(c)
-    return None
+    with _engine(settings) as client:
+        c = runtime.find_container(client, model) if client is not None else None
+        return runtime.status_of(c) if c is not None else None
 
 
 def url_of(settings, model: str) -> str:
@@ -90,16 +100,16 @@ def url_of(settings, model: str) -> str:
 
 
 def all_services(settings) -> list[Running]:
-    client = engine(settings)
-    items = runtime.status(client) if client is not None else []
+    with _engine(settings) as client:
+        items = runtime.status(client) if client is not None else []
     return items + [r for r in local.status() if r.state == "running"]
 
 
 def stop(settings, model: str) -> bool:
     stopped = local.stop(model)
-    client = engine(settings)
-    if client is not None:
-        stopped = runtime.stop(client, model) or stopped
+    with _engine(settings) as client:
+        if client is not None:
+            stopped = runtime.stop(client, model) or stopped
     return stopped
 
 
@@ -107,10 +117,10 @@ def logs(settings, model: str, tail: int = 200) -> str:
     text = local.logs(model, tail)
     if text is not None:
         return text
-    client = engine(settings)
-    if client is None:
-        raise NotFound(f"{model} is not running.", f"Start it with: deskml run '{model}'")
-    return runtime.logs(client, model, tail)
+    with _engine(settings) as client:
+        if client is None:
+            raise NotFound(f"{model} is not running.", f"Start it with: deskml run '{model}'")
+        return runtime.logs(client, model, tail)
 
 
 @dataclass
