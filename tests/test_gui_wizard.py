@@ -246,7 +246,14 @@ def test_a_model_that_needs_its_authors_code_is_packaged_with_it(qtbot, demo, tm
 
         row = [1.0, 2.0]
         answer = requests.post(wizard.running.url + "/v1/predict", json={"instances": [row]}).json()
-        monkeypatch.syspath_prepend(str(tmp_path))  # the author's module, to load the model here too
-        assert answer["predictions"] == joblib.load(path).predict([row]).tolist()
+        # what the model says where it was made: in a child process, so that the author's module is
+        # never imported into this one (the scanner would then take it for an installed library)
+        import json
+        import subprocess
+        import sys
+        made = subprocess.run([sys.executable, "-c", "import json, sys, joblib; sys.path.insert(0, sys.argv[1]); "
+                               "print(json.dumps(joblib.load(sys.argv[2]).predict([[1.0, 2.0]]).tolist()))",
+                               str(tmp_path), str(path)], capture_output=True, text=True, check=True)
+        assert answer["predictions"] == json.loads(made.stdout)
     finally:
         services.stop(Settings(), "Wizard custom code")
