@@ -175,7 +175,10 @@ def _cmd_build(args) -> int:
             break
         if event.message.startswith("Python "):
             why = event.message
-        _say(event.message) if event.note else _progress(event)
+        if event.note:
+            _say(event.message)
+        else:
+            _progress(event)
     if version.tag:
         sys.stderr.write("\n")
         print(f"Built {version.model} version {version.version}: {version.tag}")

@@ -29,13 +29,28 @@ def score_file(url: str, src, dst, progress=lambda done, total: None, cancel=lam
             return score_csv(url, csv_in, dst, progress, cancel)
         csv_out = Path(tmp) / "out.csv"
         rows = score_csv(url, csv_in, csv_out, progress, cancel)
-        import pandas as pd
-
-        partial = dst.with_name(f".{dst.stem}.partial{dst.suffix}")
-        try:
-            pd.read_csv(csv_out).to_excel(partial, index=False)
-            os.replace(partial, dst)
-        finally:
-            if partial.exists():
-                partial.unlink()
+        write_result(csv_out, dst)
         return rows
+
+
+def write_result(csv_src, dst) -> Path:
+    """A scored CSV saved where the user wants it: as Excel for .xlsx, else as CSV.
+    Written beside the target first, so a failure leaves nothing half-written."""
+    import shutil
+
+    src, dst = Path(csv_src), Path(dst)
+    partial = dst.with_name(f".{dst.stem}.partial{dst.suffix}")
+    try:
+        if dst.suffix.lower() in EXCEL:
+            import pandas as pd
+            pd.read_csv(src).to_excel(partial, index=False)
+        else:
+            shutil.copyfile(src, partial)
+        os.replace(partial, dst)
+    except OSError as exc:
+        raise UsageError(f"The result could not be saved as {dst.name}.", "Choose another folder or name.",
+                         details=str(exc)) from None
+    finally:
+        if partial.exists():
+            partial.unlink()
+    return dst

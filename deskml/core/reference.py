@@ -58,7 +58,7 @@ def with_hints(inputs: list[dict], frame) -> list[dict]:
         if item["kind"] == "number":
             values = pd.to_numeric(col, errors="coerce").dropna()
             if not values.empty:
-                item["min"], item["max"] = float(values.min()), float(values.max())
+                item["min"], item["max"] = _plain(values.min()), _plain(values.max())  # 18 to 79, not 18.0
                 item["example"] = _plain(values.median())
         elif item["kind"] == "category":
             if not item.get("categories"):

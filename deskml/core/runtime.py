@@ -109,17 +109,24 @@ def choose_port(model: str, registry: Registry, wanted: int | None, default: int
     return port, f"Port {first} is in use by {by}, so {model} uses {port}."
 
 
-def host_network_ok(client) -> bool:
+def engine_kind(client) -> str | None:
+    """"Docker Engine", "Docker Desktop", "Podman", or None when the engine cannot say."""
+    from .engine import engine_info
+
+    try:
+        return engine_info(client).kind
+    except Exception:
+        return None
+
+
+def host_network_ok(client, kind: str | None) -> bool:
     """Does the engine run containers in this computer's own network? (see the module's notes)"""
     import platform
 
-    from .engine import engine_info
-
-    if platform.system() != "Linux":
+    if platform.system() != "Linux" or kind is None:
         return False
     try:
         info = client.info()
-        kind = engine_info(client).kind
     except Exception:  # an engine that cannot say: the safe choice
         return False
     rootless = any("rootless" in str(o) for o in info.get("SecurityOptions") or [])
@@ -128,25 +135,23 @@ def host_network_ok(client) -> bool:
     return info.get("Name") == socket.gethostname()  # the engine is on this computer (not a podman machine)
 
 
-def network_mode(client, image, setting: str = "auto") -> str:
+def network_mode(client, image, setting: str = "auto", kind: str | None = None) -> str:
     """"host" or "published" for this engine and image (images older than the
     DESKML_PORT label only know how to listen on 8000 inside a container)."""
     if setting == "published" or image.labels.get("io.deskml.server.listen") != "env":
         return "published"
-    return "host" if host_network_ok(client) else "published"
+    return "host" if host_network_ok(client, kind or engine_kind(client)) else "published"
 
 
-def _ulimits(client):
+def _ulimits(kind: str | None):
     """Podman asks for the host's largest limits on open files and processes, which
     some machines refuse ("error setting rlimit"); ask for what this computer allows."""
-    from .engine import engine_info
-
+    if kind != "Podman":
+        return None
     try:
-        if engine_info(client).kind != "Podman":
-            return None
         import resource
         from docker.types import Ulimit
-    except Exception:  # no resource module (Windows), or an engine that cannot say
+    except ImportError:  # no resource module (Windows)
         return None
 
     def allowed(kind, wanted):
@@ -179,7 +184,8 @@ def run(client, registry: Registry, model: str, version: str | None = None, port
         old.remove(force=True)
     chosen, note = choose_port(model, registry, port, default_port)
     env = {"DESKML_API_KEY": registry.api_key(model, create=True)} if lan else {}
-    mode = network_mode(client, client.images.get(v.tag), network)
+    kind = engine_kind(client)
+    mode = network_mode(client, client.images.get(v.tag), network, kind)
     if mode == "host":
         env.update(DESKML_HOST="0.0.0.0" if lan else "127.0.0.1", DESKML_PORT=str(chosen))
         where = {"network_mode": "host"}
@@ -190,7 +196,7 @@ def run(client, registry: Registry, model: str, version: str | None = None, port
     try:
         container = client.containers.run(
             v.tag, name=container_name(model), detach=True,
-            restart_policy={"Name": "unless-stopped"}, environment=env, ulimits=_ulimits(client),
+            restart_policy={"Name": "unless-stopped"}, environment=env, ulimits=_ulimits(kind),
             labels={LABEL: model, "io.deskml.model.version": v.version, "io.deskml.managed": "true",
                     "io.deskml.lan": "true" if lan else "false", PORT_LABEL: str(chosen),
                     "io.deskml.network": mode}, **where)

@@ -6,7 +6,7 @@ The command line and the app call these functions and never choose themselves.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 from . import local, runtime
@@ -67,8 +67,8 @@ def local_note(info) -> str:
 def start(settings, registry, model: str, version: str | None = None, port: int | None = None,
           lan: bool = False) -> Running:
     v = registry.get(model, version)
-    with _engine(settings) as client:
-        if client is not None and v.tag:
+    with _engine(settings) if v.tag else nullcontext() as client:  # a local version needs no engine
+        if client is not None:
             local.stop(model)
             return runtime.run(client, registry, model, v.version, port=port, default_port=settings.default_port,
                                lan=lan, network=settings.network)

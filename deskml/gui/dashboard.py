@@ -91,7 +91,8 @@ class OverviewTab(QWidget):
         address_row = QHBoxLayout()
         address_row.addWidget(self.address, 1)
         address_row.addWidget(self.copy_button)
-        newest = dash.registry.versions(dash.model)[-1] if dash.registry.versions(dash.model) else None
+        versions = dash.registry.versions(dash.model)
+        newest = versions[-1] if versions else None
         self.what = QLabel((newest.info or {}).get("summary", "") if newest else "")
         self.what.setWordWrap(True)
         self.runs_as = QLabel((f"a container ({newest.tag}), Python {newest.python}, scikit-learn "
@@ -142,7 +143,8 @@ class OverviewTab(QWidget):
         d = self.dash
         ok = running is not None and running.state == "running"
         d.set_running(running if ok else None)
-        latest = d.registry.versions(d.model)[-1].version if d.registry.versions(d.model) else "?"
+        versions = d.registry.versions(d.model)
+        latest = versions[-1].version if versions else "?"
         if ok:
             self.state.setText(f"Running ({running.health})" if running.health not in ("healthy", "none")
                                else "Running")
@@ -312,33 +314,10 @@ class BatchTab(QWidget):
             return
         self.save_button.setEnabled(False)
         self.summary.setText(f"Saving {Path(name).name}…")
-        self._worker = workers.start(save_result, self.result, Path(name), on_done=self._saved,
+        self._worker = workers.start(batch.write_result, self.result, Path(name), on_done=self._saved,
                                      on_error=self._failed, on_finished=self._finished)
 
     def _saved(self, dst):
         self.summary.setText(f"Saved as {dst}.")
         self.saved.emit(str(dst))
 
-
-def save_result(src: Path, dst: Path) -> Path:
-    """Copy a scored CSV to where the user wants it, as CSV or Excel; atomic, plain errors."""
-    import os
-    import shutil
-
-    from ..core.errors import UsageError
-
-    partial = dst.with_name(f".{dst.stem}.partial{dst.suffix}")
-    try:
-        if dst.suffix.lower() == ".xlsx":
-            import pandas as pd
-            pd.read_csv(src).to_excel(partial, index=False)
-        else:
-            shutil.copyfile(src, partial)
-        os.replace(partial, dst)
-    except OSError as exc:
-        raise UsageError(f"The result could not be saved as {dst.name}.", "Choose another folder or name.",
-                         details=str(exc)) from None
-    finally:
-        if partial.exists():
-            partial.unlink()
-    return dst

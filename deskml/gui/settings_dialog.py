@@ -101,7 +101,10 @@ class SettingsDialog(QDialog):
 
         def job():
             client = core_engine.connect(host, timeout=5)
-            return core_engine.engine_info(client)
+            try:
+                return core_engine.engine_info(client)
+            finally:
+                client.close()
         self._worker = workers.start(job, on_done=self._engine_ok, on_error=self._engine_failed,
                                      on_finished=self._tested)
 

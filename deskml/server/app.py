@@ -105,16 +105,6 @@ class Batcher:
             self.scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
 
-    def predict(self, cols, n):
-        """The same as a future, for callers that await."""
-        fut = asyncio.get_running_loop().create_future()
-
-        def done(result, error):
-            if not fut.done():
-                fut.set_exception(error) if error is not None else fut.set_result(result)
-        self.submit(cols, n, done)
-        return fut
-
     def _flush(self):
         self.scheduled = False
         items, self.pending = self.pending, []

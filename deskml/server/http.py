@@ -22,6 +22,7 @@ body?), ``handle_stream(request)`` (a coroutine) and ``finished(request, status)
 """
 import asyncio
 import collections
+import json
 import signal
 import time
 
@@ -37,7 +38,7 @@ JSON = b"application/json"
 
 class Request:
     __slots__ = ("conn", "method", "path", "query", "headers", "body", "parts", "size", "keep_alive",
-                 "t0", "endpoint", "status", "stream", "answered", "started", "data", "spool")
+                 "t0", "endpoint", "status", "stream", "answered", "started", "spool")
 
     def __init__(self, conn):
         self.conn = conn
@@ -49,12 +50,8 @@ class Request:
         self.started = False     # a streamed answer has sent its head
         self.status = 0
         self.endpoint = "other"
-        self.data = None         # whatever the app keeps with the request
         self.spool = None        # streamed answer held back while the client is still sending
         self.t0 = time.perf_counter()
-
-    def header(self, name, default=b""):
-        return self.headers.get(name, default)
 
     # -- answering ----------------------------------------------------------------
     def respond(self, status, body, content_type=JSON, extra=b""):
@@ -180,6 +177,7 @@ class Connection(asyncio.Protocol):
         self.transport = None
         self.parser = httptools.HttpRequestParser(self)
         self.current = None          # the request being parsed
+        self.url = b""               # its target, as httptools hands it over in pieces
         self.queue = collections.deque()  # parsed, waiting their turn (pipelining)
         self.active = None           # the request being answered
         self.closed = False
@@ -362,7 +360,6 @@ class Connection(asyncio.Protocol):
         self.app.too_large(req)
 
     def _fail(self, status, message):
-        import json
         body = json.dumps({"error": {"message": message.decode()}}).encode()
         self.write(b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
                    b"connection: close\r\n\r\n%s" % (status, REASONS[status], len(body), body))

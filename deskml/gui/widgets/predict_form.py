@@ -106,7 +106,7 @@ class PredictForm(QWidget):
             sure = probs.get(str(pred))
             self.answer.setText(f"Prediction: {pred}" + (f"  ({sure:.0%} sure)" if sure is not None else ""))
             palette = self.palette()
-            charts.probabilities(self.figure.gca() if self.figure.axes else self.figure.add_subplot(), probs,
+            charts.probabilities(self.figure.gca(), probs,
                                  text=palette.windowText().color().name(), background=palette.window().color().name())
             self.canvas.draw_idle()
             self.canvas.show()
