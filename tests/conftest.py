@@ -103,3 +103,34 @@ def podman_host():
     assert engine_info(client).kind == "Podman"
     client.close()
     return host
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The addresses TCP sockets listening on ``port`` are bound to, read from the
+    kernel's socket tables of this network namespace (/proc/net/tcp and tcp6):
+    '127.0.0.1' or '::1' means this computer only, '0.0.0.0' or '::' every network.
+    No packet is sent anywhere."""
+    import ipaddress
+    import socket
+    import struct
+
+    found = set()
+    for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local, state = fields[1], fields[3]
+            if state != "0A":  # LISTEN
+                continue
+            addr_hex, port_hex = local.split(":")
+            if int(port_hex, 16) != port:
+                continue
+            raw = bytes.fromhex(addr_hex)
+            # the kernel prints each 32-bit word in host (little-endian) order
+            words = struct.unpack("<" + "I" * (len(raw) // 4), raw)
+            packed = struct.pack(">" + "I" * len(words), *words)
+            found.add(str(ipaddress.ip_address(packed)))
+    return found
