@@ -24,9 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import joblib  # noqa: E402
 
-from deskml.core import build, demo, runtime  # noqa: E402
-from deskml.core.engine import connect, engine_arch  # noqa: E402
-from deskml.core.inspection import inspect_file  # noqa: E402
+from deskml.core import demo, packaging
+from deskml.core.runtimes import container as runtime  # noqa: E402
+from deskml.core.runtimes.engine import connect, engine_arch  # noqa: E402
+from deskml.core.intake.inspection import inspect_file  # noqa: E402
 from deskml.core.registry import Registry  # noqa: E402
 
 NAME = "bench build figures"
@@ -45,11 +46,11 @@ def main():
 
     def timed_build(path, version):
         info = inspect_file(path)
-        plan = build.plan_build(info, NAME, version, template, arch=engine_arch(client),
-                                available_pythons=build.available_pythons(client, template))
-        build.download_wheels(plan.requirements, plan.python, plan.platform_arch)  # fetched once per machine
+        plan = packaging.plan_build(info, NAME, version, template, arch=engine_arch(client),
+                                available_pythons=packaging.available_pythons(client, template))
+        packaging.download_wheels(plan.requirements, plan.python, plan.platform_arch)  # fetched once per machine
         t = time.perf_counter()
-        v = build.run_to_end(build.package(client, registry, info, NAME, version, template))
+        v = packaging.run_to_end(packaging.package(client, registry, info, NAME, version, template))
         return v, time.perf_counter() - t
 
     try:

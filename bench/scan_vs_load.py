@@ -25,8 +25,8 @@ import joblib  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.ensemble import RandomForestClassifier  # noqa: E402
 
-from deskml.core import modelfile  # noqa: E402
-from deskml.core.inspection import inspect_file, scan_file  # noqa: E402
+from deskml.core.intake import modelfile  # noqa: E402
+from deskml.core.intake.inspection import inspect_file, scan_file  # noqa: E402
 
 
 def _median_time(fn, repeat):

@@ -40,10 +40,11 @@ import psutil  # noqa: E402
 from sklearn.datasets import load_breast_cancer  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
-from deskml.core import build, runtime  # noqa: E402
-from deskml.core.runtime import free_port, wait_healthy  # noqa: E402
-from deskml.core.engine import connect  # noqa: E402
-from deskml.core.inspection import inspect_file  # noqa: E402
+from deskml.core import packaging
+from deskml.core.runtimes import container as runtime  # noqa: E402
+from deskml.core.runtimes.base import free_port, wait_healthy  # noqa: E402
+from deskml.core.runtimes.engine import connect  # noqa: E402
+from deskml.core.intake.inspection import inspect_file  # noqa: E402
 from deskml.core.registry import Registry  # noqa: E402
 
 
@@ -129,7 +130,7 @@ def main():
     template = os.environ.get("DESKML_BASE_IMAGE", "deskml-base/python:{python}")
     info = inspect_file(model_path)
     registry = Registry(work / "registry.sqlite3")
-    build.run_to_end(build.package(client, registry, info, "bench cancer", None, template))
+    packaging.run_to_end(packaging.package(client, registry, info, "bench cancer", None, template))
     port = free_port()
     t = time.perf_counter()
     running = runtime.run(client, registry, "bench cancer", port=port, default_port=port)

@@ -50,7 +50,7 @@ def _in_ci() -> bool:
 def docker_client():
     """A client of a real container engine. Without one: skip, except in CI,
     where a Docker test must fail rather than pass by skipping."""
-    from deskml.core.engine import connect
+    from deskml.core.runtimes.engine import connect
     from deskml.core.errors import EngineUnavailable
 
     try:
@@ -86,7 +86,7 @@ def run_cli(*args, cwd=None, timeout=180):
 def podman_host():
     """The address of Podman's Docker-compatible socket (DESKML_PODMAN_SOCKET, which .ci/run
     starts). Without it: skip, except in CI, where the test must fail."""
-    from deskml.core.engine import connect, engine_info
+    from deskml.core.runtimes.engine import connect, engine_info
     from deskml.core.errors import EngineUnavailable
 
     host = os.environ.get("DESKML_PODMAN_SOCKET", "")

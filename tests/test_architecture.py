@@ -36,13 +36,41 @@ def test_core_does_not_import_gui_or_cli():
     assert not bad
 
 
+#: What the host side may use of the serving app: the contract between them, and the
+#: description of a loaded model (the inspection child shows what the service will serve).
+CORE_MAY_USE_OF_SERVER = ("introspect", "contract")
+
+
+def test_core_uses_only_the_contract_and_introspection_of_the_server():
+    bad = []
+    for path in (ROOT / "core").rglob("*.py"):
+        depth = len(path.relative_to(ROOT).parts) - 1            # core/x.py: 1, core/intake/x.py: 2
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets = [a.name[len("deskml.server."):] for a in node.names if a.name.startswith("deskml.server")]
+            elif isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                if node.level == 0 and module.startswith("deskml.server"):
+                    rest = module[len("deskml.server"):].lstrip(".")
+                elif node.level == depth + 1 and module.startswith("server"):
+                    rest = module[len("server"):].lstrip(".")
+                else:
+                    continue
+                targets = [rest] if rest else [a.name for a in node.names]
+            else:
+                continue
+            bad += [(str(path.relative_to(ROOT)), t) for t in targets
+                    if t.split(".")[0] not in CORE_MAY_USE_OF_SERVER]
+    assert not bad
+
+
 def test_server_imports_nothing_host_side():
     bad = [(p.name, m, lvl) for p, m, lvl in _imports(ROOT / "server")
            if m.startswith("deskml") or lvl >= 2 or m.startswith(QT)]
     assert not bad
 
 
-@pytest.mark.parametrize("module", ["deskml.core.inspection", "deskml.core.engine", "deskml.cli.main"])
+@pytest.mark.parametrize("module", ["deskml.core.intake.inspection", "deskml.core.runtimes.engine", "deskml.cli.main"])
 def test_importing_core_and_cli_loads_no_qt(module):
     code = (f"import sys, {module}; bad = [m for m in sys.modules if m.split('.')[0] in "
             f"{QT!r}]; print(bad); sys.exit(1 if bad else 0)")

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from conftest import run_cli
-from deskml.core import inspection
+from deskml.core.intake import inspection
 from deskml.core.errors import ExitCode, FileUnreadable, LoadFailed, NotAModelFile
-from deskml.core.inspection import LoadLimits, inspect_file
+from deskml.core.intake.inspection import LoadLimits, inspect_file
 
 
 def _expect(path, exc_type, *phrases):

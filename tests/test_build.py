@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from deskml.core import build
-from deskml.core.inspection import ModelInfo
+from deskml.core import packaging
+from deskml.core.intake.inspection import ModelInfo
 
 
 def _plan(**kw):
@@ -15,11 +15,11 @@ def _plan(**kw):
                 base_image="deskml-base/python:3.11", requirements=["scikit-learn==1.9.1"], why="",
                 locked=["scikit-learn==1.9.1", "numpy==2.4.6"])
     base.update(kw)
-    return build.BuildPlan(**base)
+    return packaging.BuildPlan(**base)
 
 
 def test_dockerfile_is_two_stage_non_root_with_healthcheck():
-    text = build.dockerfile(_plan(), created="2026-01-01T00:00:00+00:00")
+    text = packaging.dockerfile(_plan(), created="2026-01-01T00:00:00+00:00")
     assert text.count("\nFROM deskml-base/python:3.11") == 2 and "AS builder" in text
     final = text.split("\nFROM deskml-base/python:3.11\n", 1)[1]
     assert "wheels" not in final and "pip install" not in final     # the final stage has no wheelhouse
@@ -33,15 +33,15 @@ def test_dockerfile_is_two_stage_non_root_with_healthcheck():
 
 
 def test_model_layer_is_the_only_difference_between_versions():
-    a = build.dockerfile(_plan(version="1"), created="t").splitlines()
-    b = build.dockerfile(_plan(version="2"), created="t").splitlines()
+    a = packaging.dockerfile(_plan(version="1"), created="t").splitlines()
+    b = packaging.dockerfile(_plan(version="2"), created="t").splitlines()
     first_diff = next(i for i, (x, y) in enumerate(zip(a, b)) if x != y)
     assert first_diff > a.index("COPY model/ /app/model/")
 
 
 @pytest.mark.parametrize("name", ['Evil"; RUN rm -rf / #', "new\nline", "ünïcödé shop", "$(whoami)"])
 def test_hostile_names_stay_inside_quoted_values(name):
-    text = build.dockerfile(_plan(name=name, version='1" ; x'), created="t")
+    text = packaging.dockerfile(_plan(name=name, version='1" ; x'), created="t")
     cmd = json.loads(next(ln for ln in text.splitlines() if ln.startswith("CMD ["))[4:])
     assert cmd[cmd.index("--name") + 1] == name
     assert sum(ln.startswith("RUN ") for ln in text.splitlines()) == 2      # no line was injected
@@ -60,16 +60,16 @@ def _info(**kw):
 
 
 def test_pins_follow_the_file():
-    reqs = build.pins_for(_info())
+    reqs = packaging.pins_for(_info())
     assert "scikit-learn==1.9.1" in reqs and "numpy>=2" in reqs and "httptools" in reqs
-    old = build.pins_for(_info(sklearn_version="1.0.2", imports=["numpy.core.multiarray._reconstruct"]))
+    old = packaging.pins_for(_info(sklearn_version="1.0.2", imports=["numpy.core.multiarray._reconstruct"]))
     assert "scikit-learn==1.0.2" in old and "numpy<2" in old
-    lgbm = build.pins_for(_info(libraries={"lightgbm": "4.7.0"}))
+    lgbm = packaging.pins_for(_info(libraries={"lightgbm": "4.7.0"}))
     assert "lightgbm==4.7.0" in lgbm
 
 
 def test_wheel_cache_is_keyed_by_the_dependency_set():
-    a = build.wheel_cache_dir(["b", "a"], "3.11", "x86_64")
-    assert a == build.wheel_cache_dir(["a", "b"], "3.11", "x86_64")
-    assert a != build.wheel_cache_dir(["a", "b"], "3.9", "x86_64")
-    assert a != build.wheel_cache_dir(["a", "c"], "3.11", "x86_64")
+    a = packaging.wheel_cache_dir(["b", "a"], "3.11", "x86_64")
+    assert a == packaging.wheel_cache_dir(["a", "b"], "3.11", "x86_64")
+    assert a != packaging.wheel_cache_dir(["a", "b"], "3.9", "x86_64")
+    assert a != packaging.wheel_cache_dir(["a", "c"], "3.11", "x86_64")

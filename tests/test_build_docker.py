@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 import requests
 
-from deskml.core import build
-from deskml.core.engine import engine_arch
-from deskml.core.inspection import inspect_file
-from deskml.core.runtime import ServiceUnhealthy, free_port, wait_healthy
+from deskml.core import packaging
+from deskml.core.runtimes.engine import engine_arch
+from deskml.core.intake.inspection import inspect_file
+from deskml.core.errors import ServiceUnhealthy
+from deskml.core.runtimes.base import free_port, wait_healthy
 
 pytestmark = pytest.mark.docker
 
@@ -36,12 +37,12 @@ def cleanup(docker_client):
 
 def _build(client, info, name, version):
     template = os.environ.get("DESKML_BASE_IMAGE") or "deskml-base/python:{python}"
-    plan = build.plan_build(info, name, version, template, arch=engine_arch(client),
-                            available_pythons=build.available_pythons(client, template))
-    wheels, plan.locked = build.download_wheels(plan.requirements, plan.python, plan.platform_arch)
+    plan = packaging.plan_build(info, name, version, template, arch=engine_arch(client),
+                            available_pythons=packaging.available_pythons(client, template))
+    wheels, plan.locked = packaging.download_wheels(plan.requirements, plan.python, plan.platform_arch)
     steps = []
     t = time.perf_counter()
-    image_id = build.run_to_end(build.build_image(client, plan, wheels), steps.append)
+    image_id = packaging.run_to_end(packaging.build_image(client, plan, wheels), steps.append)
     return plan, image_id, time.perf_counter() - t, steps
 
 
@@ -91,11 +92,11 @@ def test_model_with_the_authors_code_runs_in_a_container(docker_client, cleanup,
     path, code = _custom_model(tmp_path, main=main)
     info = inspect_file(path, code=[code])
     template = os.environ["DESKML_BASE_IMAGE"]
-    plan = build.plan_build(info, f"custom code {main}", "1", template, arch=engine_arch(docker_client),
-                            available_pythons=build.available_pythons(docker_client, template),
+    plan = packaging.plan_build(info, f"custom code {main}", "1", template, arch=engine_arch(docker_client),
+                            available_pythons=packaging.available_pythons(docker_client, template),
                             code_files=[code])
-    wheels, plan.locked = build.download_wheels(plan.requirements, plan.python, plan.platform_arch)
-    build.run_to_end(build.build_image(docker_client, plan, wheels))
+    wheels, plan.locked = packaging.download_wheels(plan.requirements, plan.python, plan.platform_arch)
+    packaging.run_to_end(packaging.build_image(docker_client, plan, wheels))
     cleanup["images"].append(plan.tag)
     port = free_port()
     container = docker_client.containers.run(plan.tag, detach=True, ports={"8000/tcp": ("127.0.0.1", port)})

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from conftest import run_cli
-from deskml.core.engine import connect, engine_info, image_present
+from deskml.core.runtimes.engine import connect, engine_info, image_present
 from deskml.core.errors import EngineUnavailable, ExitCode
 from deskml.core.settings import Settings
 
@@ -106,7 +106,7 @@ def test_how_a_container_is_reached(monkeypatch, engine, image, setting, expecte
     import platform
     import socket
 
-    from deskml.core.runtime import network_mode
+    from deskml.core.runtimes.container import network_mode
 
     monkeypatch.setattr(platform, "system", lambda: "Linux")
     me = socket.gethostname()
@@ -128,7 +128,7 @@ def test_an_engine_that_cannot_start_the_container_is_a_clear_message(tmp_path, 
 
     from docker.errors import APIError
 
-    from deskml.core import runtime
+    from deskml.core.runtimes import container as runtime
     from deskml.core.errors import EngineUnavailable
     from deskml.core.registry import Registry
 

@@ -11,8 +11,9 @@ import requests
 
 import benign
 import oldmodel
-from deskml.core import build, runtime
-from deskml.core.inspection import inspect_file
+from deskml.core import packaging
+from deskml.core.runtimes import container as runtime
+from deskml.core.intake.inspection import inspect_file
 from deskml.core.registry import Registry
 
 pytestmark = pytest.mark.docker
@@ -31,7 +32,7 @@ def deployed(docker_client, registry):
         info = inspect_file(path)
         template = os.environ["DESKML_BASE_IMAGE"]
         events = []
-        version = build.run_to_end(build.package(docker_client, registry, info, name, None, template),
+        version = packaging.run_to_end(packaging.package(docker_client, registry, info, name, None, template),
                                    events.append)
         running = runtime.run(docker_client, registry, name, default_port=8700)
         names.append(name)

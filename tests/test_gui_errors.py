@@ -6,7 +6,7 @@ import signal
 import socket
 
 from deskml.core import services
-from deskml.core.inspection import inspect_file
+from deskml.core.intake.inspection import inspect_file
 from deskml.core.registry import Registry
 from deskml.core.settings import Settings
 from deskml.gui.dashboard import ModelDashboard

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 import malicious
 from deskml.core.errors import UnsafeModelFile
-from deskml.core.inspection import ModelInfo
+from deskml.core.intake.inspection import ModelInfo
 from deskml.gui.main_window import MainWindow
 from deskml.gui.widgets.drop_zone import dropped_file
 from deskml.gui.widgets.model_report import input_rows
@@ -114,7 +114,7 @@ def test_demo_button_and_event_loop_never_stalls(window, qtbot):
 
 
 def test_input_rows_in_words(demo):
-    from deskml.core.inspection import inspect_file
+    from deskml.core.intake.inspection import inspect_file
 
     rows = input_rows(inspect_file(demo.model))
     assert rows[0][1] == "Number" and rows[0][2].startswith("for example")

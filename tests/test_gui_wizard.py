@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QElapsedTimer, QTimer
 
 from deskml.core import services
-from deskml.core.inspection import ModelInfo
+from deskml.core.intake.inspection import ModelInfo
 from deskml.core.settings import Settings
 from deskml.gui.main_window import MainWindow
 from test_gui_home import _drop, _mime
@@ -146,7 +146,7 @@ def _remove_images(name):
 
 def test_cancel_stops_the_build(qtbot, demo, docker_client):
     """Cancel really stops packaging: a plain message, no image, and the page can start again."""
-    from deskml.core.inspection import inspect_file
+    from deskml.core.intake.inspection import inspect_file
     from deskml.core.registry import Registry
     from deskml.gui.wizard import DeployWizard
 

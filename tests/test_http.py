@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import requests
 
-from deskml.core.runtime import free_port, wait_healthy
+from deskml.core.runtimes.base import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 

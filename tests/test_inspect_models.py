@@ -14,7 +14,7 @@ import sklearn
 import benign
 from conftest import run_cli
 from deskml.core.errors import ExitCode, NeedsCode, UnsafeModelFile
-from deskml.core.inspection import ModelInfo, inspect_file
+from deskml.core.intake.inspection import ModelInfo, inspect_file
 
 
 @pytest.mark.parametrize("family", benign.FAMILIES, ids=lambda f: f.__name__)

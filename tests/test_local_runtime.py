@@ -57,7 +57,7 @@ def test_score_a_spreadsheet_excel_in_and_out(demo, tmp_path):
 
     from deskml.core.batch import score_file
     from deskml.core.errors import UsageError
-    from deskml.core.runtime import free_port, wait_healthy
+    from deskml.core.runtimes.base import free_port, wait_healthy
 
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "deskml.server", "--model", str(demo.model), "--port", str(port)])

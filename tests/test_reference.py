@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from deskml.core.errors import UsageError
-from deskml.core.inspection import inspect_file
+from deskml.core.intake.inspection import inspect_file
 from deskml.core.reference import read_table, with_hints
 
 

@@ -49,7 +49,7 @@ def test_bad_ports_and_taken_ports_get_clear_messages(tmp_path):
     import socket
 
     from deskml.core.errors import UsageError
-    from deskml.core.runtime import choose_port, free_port
+    from deskml.core.runtimes.base import choose_port, free_port
 
     reg = Registry(tmp_path / "r.sqlite3")
     for bad in (0, 80, 70000):
@@ -78,7 +78,7 @@ def test_overview_says_running_stopped_starting_failed(tmp_path, monkeypatch):
     """The home's list: one line per model, in the words of its state."""
     from deskml.core import services
     from deskml.core.registry import Registry
-    from deskml.core.runtime import Running
+    from deskml.core.runtimes.base import Running
     from deskml.core.settings import Settings
 
     registry = Registry(tmp_path / "r.sqlite3")

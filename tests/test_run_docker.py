@@ -133,7 +133,7 @@ def _reachable_from_network(docker_client, port):
 def test_both_ways_of_reaching_a_container(built, docker_client, tmp_path):
     """The host's network where the engine is on this computer (no proxy in the way), a
     published port otherwise; both answer on 127.0.0.1 only."""
-    from deskml.core import runtime
+    from deskml.core.runtimes import container as runtime
     from deskml.core.registry import Registry
 
     registry = Registry()

@@ -9,7 +9,7 @@ import pytest
 import malicious
 from conftest import run_cli
 from deskml.core.errors import ExitCode, UnsafeModelFile
-from deskml.core.inspection import inspect_file
+from deskml.core.intake.inspection import inspect_file
 
 
 def test_corpus_is_large_enough():

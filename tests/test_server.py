@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 import requests
 
-from deskml.core.runtime import ServiceUnhealthy, free_port, wait_healthy
+from deskml.core.errors import ServiceUnhealthy
+from deskml.core.runtimes.base import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -91,7 +91,7 @@ def _say(text: str) -> None:
 
 
 def _cmd_inspect(args) -> int:
-    from ..core.inspection import LoadLimits, inspect_file
+    from ..core.intake.inspection import LoadLimits, inspect_file
     from ..core.settings import load_settings
 
     settings, warning = load_settings()
@@ -156,7 +156,7 @@ def _progress(event) -> None:
 
 def _cmd_build(args) -> int:
     from ..core import services
-    from ..core.inspection import inspect_file
+    from ..core.intake.inspection import inspect_file
     from ..core.registry import Registry
     from ..core.settings import load_settings
 
@@ -303,7 +303,7 @@ def _cmd_demo(args) -> int:
 
 
 def _cmd_engine(args) -> int:
-    from ..core.engine import connect, engine_info, image_present
+    from ..core.runtimes.engine import connect, engine_info, image_present
     from ..core.settings import load_settings
 
     settings, _ = load_settings()

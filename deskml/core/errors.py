@@ -108,3 +108,13 @@ class NotFound(DeskMLError):
 class SettingsError(DeskMLError):
     exit_code = ExitCode.USAGE
     kind = "settings"
+
+
+class BuildFailed(DeskMLError):
+    exit_code = ExitCode.BUILD_FAILED
+    kind = "build-failed"
+
+
+class ServiceUnhealthy(DeskMLError):
+    exit_code = ExitCode.UNHEALTHY
+    kind = "unhealthy"

@@ -6,6 +6,7 @@ otherwise platformdirs gives each OS its usual place.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import platformdirs
@@ -36,3 +37,9 @@ def config_dir() -> Path:
     d = Path(home) / "config" if home else Path(platformdirs.user_config_dir("DeskML", appauthor=False))
     d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+def slug(text: str) -> str:
+    """A name safe for image tags, container names and folder names."""
+    s = re.sub(r"[^a-z0-9_.-]+", "-", str(text).lower()).strip("-.")
+    return s[:100] or "model"

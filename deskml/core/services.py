@@ -9,14 +9,14 @@ from __future__ import annotations
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
-from . import local, runtime
+from .runtimes import container, process
 from .errors import EngineUnavailable, NotFound
-from .runtime import Running
+from .runtimes.base import Running
 
 
 def engine(settings):
     """A docker client, or None when no engine answers."""
-    from .engine import connect
+    from .runtimes.engine import connect
 
     try:
         return connect(settings.docker_host, timeout=5)
@@ -39,7 +39,7 @@ def package(settings, registry, info, name: str, version: str | None = None, ref
             code_files=(), cancel=lambda: False):
     """Make a new version: an image when an engine answers, else a version recorded to run
     as a local process. Yields BuildEvents (the last local one says why); returns the Version."""
-    from . import build
+    from . import packaging
     from .errors import UsageError
 
     name = (name or "").strip()
@@ -47,10 +47,10 @@ def package(settings, registry, info, name: str, version: str | None = None, ref
         raise UsageError("The model needs a name.", 'Give it one, e.g. "Returning customers".')
     with _engine(settings) as client:
         if client is None:
-            v = build.record_local(registry, info, name, version, reference, code_files)
-            yield build.BuildEvent(1, 1, local_note(info), note=True)
+            v = packaging.record_local(registry, info, name, version, reference, code_files)
+            yield packaging.BuildEvent(1, 1, local_note(info), note=True)
             return v
-        return (yield from build.package(client, registry, info, name, version,
+        return (yield from packaging.package(client, registry, info, name, version,
                                          settings.base_image_for("{python}"), reference=reference,
                                          code_files=code_files, cancel=cancel))
 
@@ -69,8 +69,8 @@ def start(settings, registry, model: str, version: str | None = None, port: int 
     v = registry.get(model, version)
     with _engine(settings) if v.tag else nullcontext() as client:  # a local version needs no engine
         if client is not None:
-            local.stop(model)
-            return runtime.run(client, registry, model, v.version, port=port, default_port=settings.default_port,
+            process.stop(model)
+            return container.run(client, registry, model, v.version, port=port, default_port=settings.default_port,
                                lan=lan, network=settings.network)
     if lan:
         from .errors import UsageError
@@ -78,18 +78,18 @@ def start(settings, registry, model: str, version: str | None = None, port: int 
                          "Start Docker and build the model again, then use --lan.")
     runtime_note = ("No container engine answers, so DeskML runs it as a local process on this computer."
                     if v.tag else "This version was recorded without a container engine: it runs as a local process.")
-    running = local.run(registry, model, v.version, port=port, default_port=settings.default_port)
+    running = process.run(registry, model, v.version, port=port, default_port=settings.default_port)
     running.note = " ".join(n for n in (runtime_note, running.note) if n)
     return running
 
 
 def find(settings, model: str) -> Running | None:
-    found = local.find(model)
+    found = process.find(model)
     if found is not None:
         return found
     with _engine(settings) as client:
-        c = runtime.find_container(client, model) if client is not None else None
-        return runtime.status_of(c) if c is not None else None
+        c = container.find_container(client, model) if client is not None else None
+        return container.status_of(c) if c is not None else None
 
 
 def url_of(settings, model: str) -> str:
@@ -101,26 +101,26 @@ def url_of(settings, model: str) -> str:
 
 def all_services(settings) -> list[Running]:
     with _engine(settings) as client:
-        items = runtime.status(client) if client is not None else []
-    return items + [r for r in local.status() if r.state == "running"]
+        items = container.status(client) if client is not None else []
+    return items + [r for r in process.status() if r.state == "running"]
 
 
 def stop(settings, model: str) -> bool:
-    stopped = local.stop(model)
+    stopped = process.stop(model)
     with _engine(settings) as client:
         if client is not None:
-            stopped = runtime.stop(client, model) or stopped
+            stopped = container.stop(client, model) or stopped
     return stopped
 
 
 def logs(settings, model: str, tail: int = 200) -> str:
-    text = local.logs(model, tail)
+    text = process.logs(model, tail)
     if text is not None:
         return text
     with _engine(settings) as client:
         if client is None:
             raise NotFound(f"{model} is not running.", f"Start it with: deskml run '{model}'")
-        return runtime.logs(client, model, tail)
+        return container.logs(client, model, tail)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QP
                                QScrollArea, QVBoxLayout, QWidget)
 
 from ..core.errors import NeedsCode, UnsafeModelFile
-from ..core.inspection import ModelInfo, inspect_file
+from ..core.intake.inspection import ModelInfo, inspect_file
 from . import workers
 from .resources import icon
 from .widgets.drop_zone import DropZone, dropped_file

@@ -10,7 +10,7 @@ import dataclasses
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout)
 
-from ..core import engine as core_engine
+from ..core.runtimes import engine as core_engine
 from ..core.errors import SettingsError
 from ..core.settings import DEFAULT_BASE_IMAGE, Settings, load_settings, save_settings
 from . import workers

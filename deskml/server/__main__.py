@@ -10,6 +10,8 @@ import os
 import sys
 from pathlib import Path
 
+from . import contract
+
 
 def _import_code(code_dir):
     """Make the author's modules importable, and their classes visible as __main__'s
@@ -44,17 +46,17 @@ def main(argv=None):
     ap.add_argument("--name", default="model")
     ap.add_argument("--version", default="1")
     # the environment can say where to listen (a container on the host's network, Kubernetes)
-    ap.add_argument("--host", default=os.environ.get("DESKML_HOST", "127.0.0.1"))
-    ap.add_argument("--port", type=int, default=int(os.environ.get("DESKML_PORT", "8000")))
+    ap.add_argument("--host", default=os.environ.get(contract.ENV_HOST, "127.0.0.1"))
+    ap.add_argument("--port", type=int, default=int(os.environ.get(contract.ENV_PORT, contract.SERVER_PORT)))
     ap.add_argument("--code-dir", default=None, help="folder with the model author's .py files")
-    ap.add_argument("--api-key-env", default="DESKML_API_KEY",
+    ap.add_argument("--api-key-env", default=contract.ENV_API_KEY,
                     help="environment variable holding the API key (required when not on 127.0.0.1)")
     args = ap.parse_args(argv)
 
     api_key = os.environ.get(args.api_key_env) or None
     # Inside a container 0.0.0.0 is the container's own network; the host
     # publishes the port on 127.0.0.1 unless the user opted in (with a key).
-    in_container = os.environ.get("DESKML_IN_CONTAINER") == "1"
+    in_container = os.environ.get(contract.ENV_IN_CONTAINER) == "1"
     if args.host not in ("127.0.0.1", "localhost", "::1") and not api_key and not in_container:
         print(f"refusing to listen on {args.host} without an API key (set {args.api_key_env})", file=sys.stderr)
         return 2

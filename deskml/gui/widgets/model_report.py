@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QFrame, QHBoxLayout, QHeaderView, QLabel,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from ...core.inspection import ModelInfo
+from ...core.intake.inspection import ModelInfo
 from ..resources import icon
 from .message import MessageBanner
 from .style import heading

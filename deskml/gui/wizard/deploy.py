@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QFileDialog, QFormLayout, QHBoxLayout, QLabel, QL
                                QProgressBar, QPushButton, QToolButton, QVBoxLayout, QWizard, QWizardPage)
 
 from ...core import reference, services
-from ...core.inspection import ModelInfo
+from ...core.intake.inspection import ModelInfo
 from .. import workers
 from ..resources import icon
 from ..widgets.message import MessageBanner

@@ -1,8 +1,6 @@
 """Run a built model as a container with a stable local address.
 
-A model keeps its port across restarts (the registry remembers it); a port
-taken by something else is detected and the next free one chosen, with a
-message. Containers listen on 127.0.0.1 only, restart unless stopped, and are
+Containers listen on 127.0.0.1 only, restart unless stopped, and are
 found again by their labels, so the app reattaches to what is running.
 
 Two ways to reach a container, chosen per engine:
@@ -19,94 +17,16 @@ Two ways to reach a container, chosen per engine:
 from __future__ import annotations
 
 import socket
-import time
-from dataclasses import dataclass
 
-from .errors import DeskMLError, EngineUnavailable, ExitCode, NotFound, UsageError
-from .registry import Registry
+from ...server import contract
+from ...server.contract import HEALTH_PATH, SERVER_PORT
+from ..errors import EngineUnavailable, NotFound, ServiceUnhealthy
+from ..paths import slug
+from ..registry import Registry
+from .base import Running, choose_port, wait_healthy
 
-SERVER_PORT = 8000
-LABEL = "io.deskml.model.name"
-PORT_LABEL = "io.deskml.port"
-
-
-class ServiceUnhealthy(DeskMLError):
-    exit_code = ExitCode.UNHEALTHY
-    kind = "unhealthy"
-
-
-@dataclass
-class Running:
-    model: str
-    version: str
-    url: str
-    port: int
-    state: str          # "running", "starting", "restarting", "stopped", …
-    health: str         # "healthy", "starting", "unhealthy", "none"
-    container_id: str
-    note: str = ""
-    lan: bool = False   # reachable from the network (with an API key), not only this computer
-
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
-
-
-def wait_healthy(url: str, timeout: float = 60.0, alive=lambda: True, interval: float = 0.05,
-                 path: str = "/health") -> float:
-    """Poll ``url`` + ``path`` until it answers 200; seconds waited. Raises ServiceUnhealthy."""
-    import requests
-
-    start = time.perf_counter()
-    last = ""
-    while time.perf_counter() - start < timeout:
-        try:
-            r = requests.get(url + path, timeout=1)
-            if r.status_code == 200:
-                return time.perf_counter() - start
-            last = f"{path} answered {r.status_code}"
-        except requests.RequestException as exc:
-            last = type(exc).__name__
-        if not alive():
-            break
-        time.sleep(interval)
-    raise ServiceUnhealthy(f"The model's service at {url} did not become ready.",
-                           "Look at its log (deskml logs NAME) for the reason; the model may fail on its own "
-                           "example input.", details=last)
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
-def free_port() -> int:
-    """A port nothing listens on now (the system's choice)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def choose_port(model: str, registry: Registry, wanted: int | None, default: int) -> tuple[int, str]:
-    """(port, note): the wanted port, else the model's own, else the first free from the default."""
-    if wanted is not None and not 1024 <= wanted <= 65535:
-        raise UsageError(f"Port {wanted} cannot be used.", "Choose a port between 1024 and 65535.")
-    taken_by_models = registry.ports_in_use()
-    first = wanted or registry.port(model) or default
-    port = first
-    while not port_is_free(port) or taken_by_models.get(port, model) != model:
-        port += 1
-        if port > 65535:
-            raise UsageError("No free local port was found.", "Stop a model or another program and try again.")
-    if port == first:
-        return port, ""
-    holder = taken_by_models.get(first)
-    by = f"the model {holder}" if holder and holder != model else "another program"
-    return port, f"Port {first} is in use by {by}, so {model} uses {port}."
+LABEL = contract.LABEL_MODEL
+PORT_LABEL = contract.LABEL_PORT
 
 
 def engine_kind(client) -> str | None:
@@ -138,7 +58,7 @@ def host_network_ok(client, kind: str | None) -> bool:
 def network_mode(client, image, setting: str = "auto", kind: str | None = None) -> str:
     """"host" or "published" for this engine and image (images older than the
     DESKML_PORT label only know how to listen on 8000 inside a container)."""
-    if setting == "published" or image.labels.get("io.deskml.server.listen") != "env":
+    if setting == "published" or image.labels.get(contract.LABEL_LISTEN) != "env":
         return "published"
     return "host" if host_network_ok(client, kind or engine_kind(client)) else "published"
 
@@ -164,7 +84,6 @@ def _ulimits(kind: str | None):
 
 
 def container_name(model: str) -> str:
-    from .build import slug
     return f"deskml-{slug(model)}"
 
 
@@ -183,11 +102,11 @@ def run(client, registry: Registry, model: str, version: str | None = None, port
     if old is not None:  # replace the model's container, keeping its port
         old.remove(force=True)
     chosen, note = choose_port(model, registry, port, default_port)
-    env = {"DESKML_API_KEY": registry.api_key(model, create=True)} if lan else {}
+    env = {contract.ENV_API_KEY: registry.api_key(model, create=True)} if lan else {}
     kind = engine_kind(client)
     mode = network_mode(client, client.images.get(v.tag), network, kind)
     if mode == "host":
-        env.update(DESKML_HOST="0.0.0.0" if lan else "127.0.0.1", DESKML_PORT=str(chosen))
+        env.update({contract.ENV_HOST: "0.0.0.0" if lan else "127.0.0.1", contract.ENV_PORT: str(chosen)})
         where = {"network_mode": "host"}
     else:
         where = {"ports": {f"{SERVER_PORT}/tcp": ("0.0.0.0" if lan else "127.0.0.1", chosen)}}
@@ -197,9 +116,9 @@ def run(client, registry: Registry, model: str, version: str | None = None, port
         container = client.containers.run(
             v.tag, name=container_name(model), detach=True,
             restart_policy={"Name": "unless-stopped"}, environment=env, ulimits=_ulimits(kind),
-            labels={LABEL: model, "io.deskml.model.version": v.version, "io.deskml.managed": "true",
-                    "io.deskml.lan": "true" if lan else "false", PORT_LABEL: str(chosen),
-                    "io.deskml.network": mode}, **where)
+            labels={LABEL: model, contract.LABEL_VERSION: v.version, contract.LABEL_MANAGED: "true",
+                    contract.LABEL_LAN: "true" if lan else "false", PORT_LABEL: str(chosen),
+                    contract.LABEL_NETWORK: mode}, **where)
     except APIError as exc:
         stale = find_container(client, model)
         if stale is not None:  # created but not started: leave nothing behind
@@ -239,16 +158,16 @@ def status_of(container, note: str = "") -> Running:
         # health checks): ask the service itself.
         health = _probe(f"http://127.0.0.1:{port}", health)
     return Running(
-        model=container.labels.get(LABEL, "?"), version=container.labels.get("io.deskml.model.version", "?"),
+        model=container.labels.get(LABEL, "?"), version=container.labels.get(contract.LABEL_VERSION, "?"),
         url=f"http://127.0.0.1:{port}", port=port, state=run_state, health=health,
-        container_id=container.id[:12], note=note, lan=container.labels.get("io.deskml.lan") == "true")
+        container_id=container.id[:12], note=note, lan=container.labels.get(contract.LABEL_LAN) == "true")
 
 
 def _probe(url: str, otherwise: str) -> str:
     import requests
 
     try:
-        return "healthy" if requests.get(url + "/health", timeout=0.5).status_code == 200 else otherwise
+        return "healthy" if requests.get(url + HEALTH_PATH, timeout=0.5).status_code == 200 else otherwise
     except requests.RequestException:
         return otherwise
 

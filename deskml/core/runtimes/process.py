@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from .paths import data_dir
-from .runtime import Running, choose_port, wait_healthy
+from ..paths import data_dir, slug
+from .base import Running, choose_port, wait_healthy
 
 
 def _state_dir() -> Path:
@@ -27,7 +27,6 @@ def _state_dir() -> Path:
 
 
 def _state_file(model: str) -> Path:
-    from .build import slug
     return _state_dir() / f"{slug(model)}.json"
 
 
@@ -52,7 +51,7 @@ def run(registry, model: str, version: str | None = None, port: int | None = Non
     chosen, note = choose_port(model, registry, port, default_port)
     log_path = data_dir() / "logs" / f"{_state_file(model).stem}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    root = str(Path(__file__).resolve().parents[2])
+    root = str(Path(__file__).resolve().parents[3])
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""),
                OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "deskml.server", "--model", v.info["path"], "--name", model,

@@ -17,7 +17,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import FileUnreadable, NotAModelFile
+from ..errors import FileUnreadable, NotAModelFile
 
 _HEAD = 64 * 1024
 

@@ -1,6 +1,6 @@
 """The child process that opens a model file after the static scan passed it.
 
-Run as ``python -m deskml.core._loadchild REQUEST.json``. It caps its own
+Run as ``python -m deskml.core.intake._loadchild REQUEST.json``. It caps its own
 memory and CPU time, loads the file with an unpickler whose ``find_class``
 applies the same allow-list as the scan (and checks where each object really
 comes from), describes the model and writes a JSON result file. The parent
@@ -128,7 +128,7 @@ def main(argv=None):
         if not any(hasattr(obj, a) for a in ("predict", "transform", "fit_predict", "score_samples")):
             result = {"ok": False, "error": "not-a-model", "type": type(obj).__module__ + "." + type(obj).__qualname__}
         else:
-            from ..server.introspect import describe
+            from ...server.introspect import describe
             result = {"ok": True, "description": describe(obj),
                       "warnings": [str(w.message)[:300] for w in caught][:5]}
     except RefusedImport as exc:

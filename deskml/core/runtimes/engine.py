@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import EngineUnavailable
+from ..errors import EngineUnavailable
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,34 @@
+"""A version without an image, for computers without a container engine.
+
+The model file is copied into DeskML's data folder, and the version runs as a
+local process (``runtimes/process.py``) with this computer's scikit-learn.
+"""
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from ..paths import data_dir, slug
+
+
+def record_local(registry, info, name: str, version: str | None, reference: str | None = None, code_files=()):
+    """A version without an image (no container engine here): the model file is
+    copied into DeskML's data folder, and the version runs as a local process."""
+    import sklearn
+
+    version = version or registry.next_version(name)
+    folder = data_dir() / "models" / slug(name) / slug(version)
+    folder.mkdir(parents=True, exist_ok=True)
+    model_copy = folder / Path(info.path).name
+    shutil.copy2(info.path, model_copy)
+    code_copies = []
+    for f in code_files:
+        shutil.copy2(f, folder / Path(f).name)
+        code_copies.append(str(folder / Path(f).name))
+    stored = {**info.to_dict(), "path": str(model_copy), "code": code_copies}
+    return registry.add_version(
+        name, version, image_id="", tag="", model_sha256=info.sha256, sklearn_version=info.sklearn_version,
+        python=f"{sys.version_info.major}.{sys.version_info.minor}",
+        requirements=[f"scikit-learn=={sklearn.__version__}"],
+        reference=str(Path(reference).resolve()) if reference else None, info=stored)

@@ -1,0 +1,33 @@
+"""The contract between DeskML on the host and the service in a model's image.
+
+One place for the facts both sides must agree on: where the service listens,
+what it is told through its environment, how it reports being ready, and the
+labels DeskML puts on images and containers to find them again. The host side
+(``deskml.core``) reads this module; the service imports nothing of the host.
+"""
+
+#: The port the service listens on inside a container (published, or set with DESKML_PORT).
+SERVER_PORT = 8000
+#: Answers 200 once the model has answered its own example row (the self-test).
+HEALTH_PATH = "/health"
+
+# -- the service's environment ------------------------------------------------------------
+ENV_HOST = "DESKML_HOST"                # where to listen (127.0.0.1 unless the user opted in)
+ENV_PORT = "DESKML_PORT"
+ENV_API_KEY = "DESKML_API_KEY"          # required to listen beyond this computer
+ENV_IN_CONTAINER = "DESKML_IN_CONTAINER"
+
+# -- labels on images and containers ----------------------------------------------------------
+LABEL_MODEL = "io.deskml.model.name"
+LABEL_VERSION = "io.deskml.model.version"
+LABEL_SHA256 = "io.deskml.model.sha256"
+LABEL_FILE = "io.deskml.model.file"
+LABEL_SKLEARN = "io.deskml.sklearn.version"
+LABEL_PYTHON = "io.deskml.python.version"
+LABEL_REQUIREMENTS = "io.deskml.requirements"
+LABEL_MANAGED = "io.deskml.managed"
+LABEL_PORT = "io.deskml.port"
+LABEL_LAN = "io.deskml.lan"
+LABEL_NETWORK = "io.deskml.network"
+#: "env": the image's service listens where ENV_HOST / ENV_PORT say (images before it: port 8000 only)
+LABEL_LISTEN = "io.deskml.server.listen"
