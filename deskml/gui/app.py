@@ -6,6 +6,11 @@ from pathlib import Path
 
 
 def run_app(file: str | None = None, demo: bool = False) -> int:
+    from .preflight import check_or_explain
+
+    problem = check_or_explain()  # Qt would abort the process where its libraries are missing
+    if problem is not None:
+        return problem
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
