@@ -52,6 +52,7 @@ class MainWindow(QMainWindow):
         self._outcome = None
         self._last = (None, [], [])
         self.current: ModelInfo | None = None
+        self._references: dict[str, str] = {}  # model file -> reference data known to go with it (the demo's)
         self.settings = QSettings("DeskML", "DeskML")
 
         title = heading("Put a model to work on your computer", 1.6)
@@ -197,11 +198,18 @@ class MainWindow(QMainWindow):
             self.open_file(Path(name))
 
     def open_demo(self):
+        """The demo model, with its reference data ready for the wizard (ranges and choices)."""
         provider = self._demo_provider
         if provider is None:
             from ..core.demo import ensure_demo
             provider = ensure_demo
-        self._run(lambda: inspect_file(provider().model), "Preparing the demo model…")
+
+        def job():
+            demo = provider()
+            info = inspect_file(demo.model)
+            self._references[info.path] = str(demo.reference)
+            return info
+        self._run(job, "Preparing the demo model…")
 
     def open_file(self, path: Path, code=(), trust=()):
         path = Path(path)
@@ -260,7 +268,8 @@ class MainWindow(QMainWindow):
         if self.current is None:
             return
         settings, _ = load_settings()
-        self.wizard = DeployWizard(self.current, settings, Registry(), self)
+        self.wizard = DeployWizard(self.current, settings, Registry(), self,
+                                   reference=self._references.get(self.current.path))
         self.wizard.deployed.connect(lambda model, _version: self.open_dashboard(model))
         self.wizard.finished.connect(lambda _result: self.models.refresh())
         self.wizard.packaging.connect(self.models.set_building)

@@ -87,7 +87,7 @@ class MessageBanner(QFrame):
         from ...core.errors import DeskMLError
 
         if isinstance(exc, DeskMLError):
-            self.show_message(exc.headline, exc.app_hint, exc.details or "", action=action)
+            self.show_message(exc.headline, exc.app_hint, exc.details or "", level=exc.level, action=action)
             return
         import logging
         import traceback

@@ -17,7 +17,10 @@ KIND_WORDS = {"number": "Number", "category": "Choice", "text": "Text", "unknown
 def input_rows(info: ModelInfo) -> list[tuple[str, str, str]]:
     """(name, kind, allowed values or example) for each input, in words."""
     rows = []
-    for item in info.inputs:
+    for item in sorted(info.inputs, key=lambda i: not i.get("used", True)):  # the unused ones last
+        if not item.get("used", True):
+            rows.append((str(item["name"]), "Not used", "not used by the model: it may be left out"))
+            continue
         kind = KIND_WORDS.get(item.get("kind"), item.get("kind", ""))
         if item.get("categories"):
             cats = [str(c) for c in item["categories"]]
@@ -97,8 +100,11 @@ class ModelReport(QFrame):
             self.note.hide()
         rows = input_rows(info)
         if rows:
-            self.inputs_title.setText(f"It needs {len(rows)} input{'s' if len(rows) != 1 else ''}"
-                                      + (" (given by position, without names)" if info.positional else ""))
+            used = sum(1 for i in info.inputs if i.get("used", True))
+            unused = len(rows) - used
+            self.inputs_title.setText(f"It needs {used} input{'s' if used != 1 else ''}"
+                                      + (" (given by position, without names)" if info.positional else "")
+                                      + (f", and {unused} more that it does not use" if unused else ""))
         else:
             self.inputs_title.setText(info.needs)
         self.inputs.setVisible(bool(rows))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLineEdit,
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QVBoxLayout, QWidget)
 
 from ...core import charts, client
@@ -62,6 +62,8 @@ class PredictForm(QWidget):
         while self.form.rowCount():
             self.form.removeRow(0)
         self.fields = {}
+        unused = [i["name"] for i in inputs if not i.get("used", True)]
+        self.inputs = inputs = [i for i in inputs if i.get("used", True)]
         for item in inputs:
             field = _field_for(item)
             field.setObjectName(f"input:{item['name']}")
@@ -70,6 +72,11 @@ class PredictForm(QWidget):
                 field.setToolTip(f"In the reference data: {item['min']:g} to {item['max']:g}")
             self.form.addRow(label, field)
             self.fields[item["name"]] = field
+        if unused:
+            note = QLabel("Not used by the model: " + ", ".join(unused))
+            note.setWordWrap(True)
+            note.setEnabled(False)  # greyed, in any palette
+            self.form.addRow(note)
         self.answer.setText("")
         self.canvas.hide()
         self.message.hide()
@@ -111,7 +118,7 @@ class PredictForm(QWidget):
             self.canvas.draw_idle()
             self.canvas.show()
         else:
-            self.answer.setText(f"Prediction: {pred:.4g}" if isinstance(pred, float) else f"Prediction: {pred}")
+            self.answer.setText(_in_words(pred))
             self.canvas.hide()
         self.answered.emit(answer)
 
@@ -120,6 +127,16 @@ class PredictForm(QWidget):
         self.canvas.hide()
         self.message.show_error(exc)
         self.answered.emit(exc)
+
+
+def _in_words(pred) -> str:
+    """A prediction as the form shows it: one value, or the values of a multi-output model."""
+    def fmt(v):
+        return f"{v:.4g}" if isinstance(v, float) else str(v)
+    if isinstance(pred, list):
+        shown = ", ".join(fmt(v) for v in pred[:8]) + (f" … ({len(pred)} values)" if len(pred) > 8 else "")
+        return f"Predictions: {shown}"
+    return f"Prediction: {fmt(pred)}"
 
 
 def _field_for(item: dict) -> QWidget:

@@ -19,6 +19,7 @@ from ..widgets.message import MessageBanner
 from ..widgets.model_report import ModelReport
 from ..widgets.predict_form import PredictForm
 from ..widgets.style import heading
+from ..widgets.text_field import TextField
 
 REFERENCE_FILTER = "Tables (*.csv *.txt *.xlsx *.xlsm *.xls);;All files (*)"
 
@@ -33,8 +34,9 @@ class DeployWizard(QWizard):
     deployed = Signal(str, str)   # model name, version: the wizard finished with a running service
     packaging = Signal(str, bool)  # model name, True while its build runs (the home shows "Packaging")
 
-    def __init__(self, info: ModelInfo, settings, registry, parent=None):
+    def __init__(self, info: ModelInfo, settings, registry, parent=None, reference: str | None = None):
         super().__init__(parent)
+        self.suggested_reference = reference   # attached on the first page (the demo's own data)
         self.setWindowTitle("Put a model to work")
         self.setWindowIcon(icon("deskml"))
         self.setWizardStyle(QWizard.ModernStyle)
@@ -86,7 +88,10 @@ class ModelPage(QWizardPage):
         self._worker = None
 
     def initializePage(self):
-        self.report.show_info(self.wizard().info)
+        wizard = self.wizard()
+        self.report.show_info(wizard.info)
+        if wizard.suggested_reference and wizard.reference_path is None and self._worker is None:
+            self.attach_reference(wizard.suggested_reference)
 
     def choose_reference(self):
         name, _ = QFileDialog.getOpenFileName(self, "Choose reference data", str(Path.home()), REFERENCE_FILTER)
@@ -128,8 +133,8 @@ class PackagePage(QWizardPage):
         self.setTitle("Package")
         self.setSubTitle("DeskML packages the model with the library versions it was saved with, so it gives "
                          "the same answers here as where it was made.")
-        self.name_edit = QLineEdit()
-        self.version_edit = QLineEdit()
+        self.name_edit = TextField()
+        self.version_edit = TextField()
         form = QFormLayout()
         form.addRow("Name", self.name_edit)
         form.addRow("Version", self.version_edit)
@@ -339,7 +344,7 @@ class StartPage(QWizardPage):
 
 def snippets(url: str, info: ModelInfo) -> str:
     """Ready-made calls: curl, Python, and a whole spreadsheet saved as CSV."""
-    row = {i["name"]: i.get("example") for i in info.inputs}
+    row = {i["name"]: i.get("example") for i in info.inputs if i.get("used", True)}
     body = json.dumps({"inputs": [row]})
     return (
         "# curl\n"
