@@ -44,7 +44,7 @@ def test_hostile_names_stay_inside_quoted_values(name):
     text = packaging.dockerfile(_plan(name=name, version='1" ; x'), created="t")
     cmd = json.loads(next(ln for ln in text.splitlines() if ln.startswith("CMD ["))[4:])
     assert cmd[cmd.index("--name") + 1] == name
-    assert sum(ln.startswith("RUN ") for ln in text.splitlines()) == 2      # no line was injected
+    assert sum(ln.startswith("RUN ") for ln in text.splitlines()) == 3      # no line was injected
     assert "\nRUN rm" not in text
     tag = _plan(name=name).tag
     assert tag.startswith("deskml/") and all(c.isalnum() or c in "/:._-" for c in tag)

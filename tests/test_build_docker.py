@@ -58,7 +58,14 @@ def test_demo_builds_runs_and_predicts(docker_client, demo, cleanup):
     assert "scikit-learn==" in image.labels["io.deskml.requirements"]
     base = docker_client.images.get(plan.base_image)
     added_mb = (image.attrs["Size"] - base.attrs["Size"]) / 1e6
-    assert added_mb < 300, f"the image adds {added_mb:.0f} MB to its base"  # timings: bench/build_figures.py
+    # goal 200 MB (bench/build_figures.py prints it beside the image made without lean_venv.py);
+    # the guard leaves room for the next releases of the libraries
+    assert added_mb < 215, f"the image adds {added_mb:.0f} MB to its base"
+    listing = docker_client.containers.run(plan.tag, ["sh", "-c", "cd /opt/venv/lib/python3.11/site-packages && "
+                                                      "find . -name '*.py' -path '*/sklearn/*' | head -3; "
+                                                      "find . -name '*.h' -o -name tests -o -name RECORD | head -3;"
+                                                      "ls sklearn/__init__.pyc"], remove=True).decode()
+    assert listing.strip() == "sklearn/__init__.pyc", listing  # compiled, no sources, tests or headers
 
     port = free_port()
     container = docker_client.containers.run(plan.tag, detach=True, ports={"8000/tcp": ("127.0.0.1", port)})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from ...server.contract import ENV_HOST, ENV_IN_CONTAINER, ENV_PORT, HEALTH_PATH, SERVER_PORT
+from ...server.contract import ENV_HOST, ENV_IN_CONTAINER, ENV_PORT, HEALTH_PATH, SERVER_PORT, SKOPS_TRUSTED_FILE
 from .plan import BuildPlan
 
 
@@ -18,14 +18,17 @@ def _q(value: str) -> str:
     return json.dumps(str(value))
 
 
-def dockerfile(plan: BuildPlan, created: str | None = None) -> str:
-    """The Dockerfile for a plan. Works with the legacy builder (no BuildKit syntax)."""
+def dockerfile(plan: BuildPlan, created: str | None = None, lean: bool = True) -> str:
+    """The Dockerfile for a plan. Works with the legacy builder (no BuildKit syntax).
+    ``lean``: leave out of the final stage what a served model never uses (see lean_venv.py)."""
     model_in_image = f"/app/model/{plan.model_file}"
     # where it listens comes from DESKML_HOST / DESKML_PORT (set below, overridden by the runtime)
     cmd = ["/opt/venv/bin/python", "-m", "deskml_server", "--model", model_in_image,
            "--name", plan.name, "--version", plan.version]
     if plan.code_files:
         cmd += ["--code-dir", "/app/code"]
+    if plan.skops_types:
+        cmd += ["--skops-trusted", f"/app/model/{SKOPS_TRUSTED_FILE}"]
     health = (f"import os,sys,urllib.request;sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:%s{HEALTH_PATH}'"
               f"%os.environ.get('{ENV_PORT}','{SERVER_PORT}'),timeout=2).status==200 else 1)")
     labels = " \\\n      ".join(f"{_q(k)}={_q(v)}" for k, v in plan.labels(created).items())
@@ -40,9 +43,13 @@ def dockerfile(plan: BuildPlan, created: str | None = None) -> str:
         " -r /tmp/requirements.lock \\",
         " && (/opt/venv/bin/pip uninstall -y -q pip setuptools wheel || true) \\",
         " && (for f in /opt/venv/lib/python*/site-packages/*.libs/libgomp-*.so*; do"
-        " cp \"$f\" /opt/venv/lib/libgomp.so.1; break; done; true) \\",
-        " && (find /opt/venv -depth -type d -path '*/site-packages/*' -name tests -prune"
-        " -exec rm -rf {} + || true)",
+        " ln -s \"$f\" /opt/venv/lib/libgomp.so.1; break; done; true)",
+    ]
+    if lean:  # what a served model never uses stays out of the final stage (lean_venv.py)
+        lines += ["COPY lean.py /tmp/lean.py", "RUN /opt/venv/bin/python /tmp/lean.py /opt/venv"]
+    else:     # the recipe before lean_venv.py, kept for the benchmark's before/after figures
+        lines += ["RUN find /opt/venv -depth -type d -path '*/site-packages/*' -name tests -prune -exec rm -rf {} +"]
+    lines += [
         "",
         f"FROM {plan.base_image}",
         "RUN useradd --system --uid 10001 --home-dir /app --no-create-home deskml",

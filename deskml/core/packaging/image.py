@@ -7,6 +7,7 @@ its Dockerfile (``dockerfile.py``), build with progress events and Cancel.
 """
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import tempfile
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BuildFailed
+from ..intake.inspection import copy_checked
+from ...server.contract import SKOPS_TRUSTED_FILE
 from .dockerfile import dockerfile
 from .plan import BuildPlan, available_pythons, plan_build
 from .wheels import download_wheels
@@ -33,15 +36,18 @@ def _server_source() -> Path:
     return Path(__file__).resolve().parents[2] / "server"
 
 
-def make_context(plan: BuildPlan, wheels: Path, into: Path, created: str | None = None) -> Path:
+def make_context(plan: BuildPlan, wheels: Path, into: Path, created: str | None = None, lean: bool = True) -> Path:
     """The build context: Dockerfile, lock, wheels, the serving app, code, model."""
     into.mkdir(parents=True, exist_ok=True)
-    (into / "Dockerfile").write_text(dockerfile(plan, created))
+    (into / "Dockerfile").write_text(dockerfile(plan, created, lean=lean))
+    shutil.copy2(Path(__file__).with_name("lean_venv.py"), into / "lean.py")
     (into / "requirements.lock").write_text("\n".join(plan.locked) + "\n")
     shutil.copytree(wheels, into / "wheels", ignore=shutil.ignore_patterns("requirements.lock"))
     shutil.copytree(_server_source(), into / "server", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     (into / "model").mkdir()
-    shutil.copy2(plan.model_path, into / "model" / plan.model_file)
+    copy_checked(plan.model_path, plan.model_sha256, into / "model" / plan.model_file)
+    if plan.skops_types:
+        (into / "model" / SKOPS_TRUSTED_FILE).write_text(json.dumps(plan.skops_types))
     if plan.code_files:
         (into / "code").mkdir()
         for f in plan.code_files:
@@ -57,10 +63,10 @@ def _stop_if(cancel):
         raise BuildFailed("The build was cancelled.", "Start it again when you are ready.")
 
 
-def build_image(client, plan: BuildPlan, wheels: Path, cancel=lambda: False):
+def build_image(client, plan: BuildPlan, wheels: Path, cancel=lambda: False, lean: bool = True):
     """Build the image through the docker SDK, yielding BuildEvents; returns the image id."""
     with tempfile.TemporaryDirectory(prefix="deskml-build-") as tmp:
-        ctx = make_context(plan, wheels, Path(tmp) / "ctx")
+        ctx = make_context(plan, wheels, Path(tmp) / "ctx", lean=lean)
         yield BuildEvent(0, 1, "Sending the files to the container engine")
         step, total, image_id, log = 0, 1, None, []
         stream = client.api.build(path=str(ctx), tag=plan.tag, rm=True, forcerm=True, decode=True,
@@ -102,7 +108,7 @@ def run_to_end(events, on_event=None):
 
 
 def package(client, registry, info, name: str, version: str | None, base_template: str,
-            reference: str | None = None, code_files=(), cancel=lambda: False):
+            reference: str | None = None, code_files=(), cancel=lambda: False, lean: bool = True):
     """Plan, download, build and record a version: BuildEvents, then the registry Version."""
     from ..runtimes.engine import engine_arch
 
@@ -115,7 +121,7 @@ def package(client, registry, info, name: str, version: str | None, base_templat
     yield BuildEvent(0, 1, "Downloading the libraries (kept for later builds)")
     wheels, plan.locked = download_wheels(plan.requirements, plan.python, plan.platform_arch)
     _stop_if(cancel)
-    image_id = yield from build_image(client, plan, wheels, cancel)
+    image_id = yield from build_image(client, plan, wheels, cancel, lean=lean)
     return registry.add_version(
         name, version, image_id=image_id, tag=plan.tag, model_sha256=info.sha256,
         sklearn_version=plan.sklearn_version, python=plan.python, requirements=plan.locked,
