@@ -115,5 +115,5 @@ def imblearn_pipeline():
 
 
 FAMILIES = [logistic, random_forest, gradient_boosting_regressor, hist_gradient_boosting, svc_probability,
-            knn_kdtree, ridge, kmeans, isolation_forest, mlp, pca, gaussian_nb, text_tfidf_svc, grid_search,
+            knn_kdtree, ridge, kmeans, isolation_forest, mlp, gaussian_nb, text_tfidf_svc, grid_search,
             lightgbm_classifier, imblearn_pipeline]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,32 @@ def listening_addresses(port: int) -> set[str]:
             packed = struct.pack(">" + "I" * len(words), *words)
             found.add(str(ipaddress.ip_address(packed)))
     return found
+
+
+@contextmanager
+def deployer(docker_client, registry, default_port: int, events: bool = False):
+    """deploy(path, name): inspect a model file, package it into an image and run it, as the
+    app does; (info, version, running), and the build's events when ``events``. Every model
+    deployed is stopped and its images removed afterwards."""
+    from deskml.core import packaging
+    from deskml.core.intake.inspection import inspect_file
+    from deskml.core.runtimes import container
+
+    names = []
+
+    def deploy(path, name):
+        info = inspect_file(path)
+        seen = []
+        version = packaging.run_to_end(packaging.package(docker_client, registry, info, name, None,
+                                                         os.environ["DESKML_BASE_IMAGE"]), seen.append)
+        names.append(name)
+        running = container.run(docker_client, registry, name, default_port=default_port)
+        return (info, version, running, seen) if events else (info, version, running)
+
+    try:
+        yield deploy
+    finally:
+        for name in names:
+            container.stop(docker_client, name)
+            for image in docker_client.images.list(filters={"label": f"io.deskml.model.name={name}"}):
+                docker_client.images.remove(image.id, force=True)

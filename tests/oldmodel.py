@@ -7,10 +7,10 @@ predictions the model gave where it was saved, for comparison after deployment.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
+
+from madeby import made_by
 
 SKLEARN = "1.0.2"
 BASE = "deskml-base/python:3.9"
@@ -26,30 +26,14 @@ TRAIN = textwrap.dedent("""
     data = load_breast_cancer(as_frame=True)
     X, y = data.data, data.target.map({0: "malignant", 1: "benign"})
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X, y)
-    joblib.dump(model, "/work/out/old_model.joblib")
+    joblib.dump(model, "model.joblib")
     rows = X.iloc[::25]
     json.dump({"sklearn": sklearn.__version__, "rows": rows.to_dict("records"),
                "predictions": model.predict(rows).tolist(),
-               "proba": model.predict_proba(rows)[:, 1].round(6).tolist()}, open("/work/out/saved.json", "w"))
+               "proba": model.predict_proba(rows)[:, 1].round(6).tolist()}, open("saved.json", "w"))
 """)
 
 
 def make_old_model(client, folder: Path) -> tuple[Path, dict]:
-    out = folder / "out"
-    if (out / "saved.json").exists():
-        return out / "old_model.joblib", json.loads((out / "saved.json").read_text())
-    wheels = folder / "wheels"
-    wheels.mkdir(parents=True, exist_ok=True)
-    out.mkdir(exist_ok=True)
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "-q", "-d", str(wheels), "--only-binary=:all:",
-         "--python-version", "3.9", "--implementation", "cp", "--abi", "cp39",
-         "--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_17_x86_64", *REQUIREMENTS],
-        capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    (folder / "train.py").write_text(TRAIN)
-    script = ("python3 -m venv /tmp/v && /tmp/v/bin/pip install -q --no-index --find-links /work/wheels "
-              + " ".join(f"'{r}'" for r in REQUIREMENTS) + " && /tmp/v/bin/python /work/train.py")
-    client.containers.run(BASE, ["sh", "-c", script], volumes={str(folder): {"bind": "/work", "mode": "rw"}},
-                          network_disabled=True, remove=True)
-    return out / "old_model.joblib", json.loads((out / "saved.json").read_text())
+    out = made_by(client, folder, BASE, "3.9", REQUIREMENTS, TRAIN)
+    return out / "model.joblib", json.loads((out / "saved.json").read_text())

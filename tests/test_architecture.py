@@ -38,7 +38,8 @@ def test_core_does_not_import_gui_or_cli():
 
 #: What the host side may use of the serving app: the contract between them, and the
 #: description of a loaded model (the inspection child shows what the service will serve).
-CORE_MAY_USE_OF_SERVER = ("introspect", "contract")
+#: The local-process runtime also starts the serving app in this Python (runtimes/serve_local.py).
+CORE_MAY_USE_OF_SERVER = ("introspect", "contract", "__main__")
 
 
 def test_core_uses_only_the_contract_and_introspection_of_the_server():

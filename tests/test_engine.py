@@ -129,6 +129,7 @@ def test_an_engine_that_cannot_start_the_container_is_a_clear_message(tmp_path, 
     from docker.errors import APIError
 
     from deskml.core.runtimes import container as runtime
+    from deskml.core.runtimes.base import free_port
     from deskml.core.errors import EngineUnavailable
     from deskml.core.registry import Registry
 
@@ -159,6 +160,6 @@ def test_an_engine_that_cannot_start_the_container_is_a_clear_message(tmp_path, 
     engine = _FakeEngine("elsewhere")
     engine.containers, engine.images = Containers(), Images()
     with pytest.raises(EngineUnavailable) as err:
-        runtime.run(engine, registry, "shop", default_port=runtime.free_port())
+        runtime.run(engine, registry, "shop", default_port=free_port())
     assert err.value.headline == "The container engine could not start shop."
     assert "rlimit" in err.value.details and removed == [True]

@@ -2,7 +2,6 @@
 build, run in containers and give the same predictions as where they were saved."""
 from __future__ import annotations
 
-import os
 
 import joblib
 import numpy as np
@@ -11,9 +10,7 @@ import requests
 
 import benign
 import oldmodel
-from deskml.core import packaging
-from deskml.core.runtimes import container as runtime
-from deskml.core.intake.inspection import inspect_file
+from conftest import deployer
 from deskml.core.registry import Registry
 
 pytestmark = pytest.mark.docker
@@ -26,23 +23,8 @@ def registry(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def deployed(docker_client, registry):
-    names = []
-
-    def deploy(path, name):
-        info = inspect_file(path)
-        template = os.environ["DESKML_BASE_IMAGE"]
-        events = []
-        version = packaging.run_to_end(packaging.package(docker_client, registry, info, name, None, template),
-                                   events.append)
-        running = runtime.run(docker_client, registry, name, default_port=8700)
-        names.append(name)
-        return info, version, running, events
-
-    yield deploy
-    for name in names:
-        runtime.stop(docker_client, name)
-        for image in docker_client.images.list(filters={"label": f"io.deskml.model.name={name}"}):
-            docker_client.images.remove(image.id, force=True)
+    with deployer(docker_client, registry, default_port=8700, events=True) as deploy:
+        yield deploy
 
 
 FAMILIES = [benign.text_tfidf_svc, benign.random_forest, benign.hist_gradient_boosting, benign.kmeans,

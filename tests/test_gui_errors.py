@@ -67,7 +67,7 @@ def test_a_service_that_stops_answering(qtbot, demo, tmp_path):
         qtbot.addWidget(dash)
         dash.show()
         qtbot.waitUntil(lambda: dash.running is not None, timeout=30_000)
-        os.kill(int(services.local.find("Errors gone").container_id.split()[-1]), signal.SIGKILL)  # "pid N"
+        os.kill(int(services.process.find("Errors gone").container_id.split()[-1]), signal.SIGKILL)  # "pid N"
         form = dash.try_tab.form
         with qtbot.waitSignal(form.answered, timeout=30_000) as sig:
             form.predict_button.click()

@@ -48,7 +48,7 @@ def test_a_model_keeps_its_port_and_data_survives_reopening(tmp_path):
 def test_bad_ports_and_taken_ports_get_clear_messages(tmp_path):
     import socket
 
-    from deskml.core.errors import UsageError
+    from deskml.core.errors import PortInUse, UsageError
     from deskml.core.runtimes.base import choose_port, free_port
 
     reg = Registry(tmp_path / "r.sqlite3")
@@ -58,13 +58,23 @@ def test_bad_ports_and_taken_ports_get_clear_messages(tmp_path):
         assert f"Port {bad} cannot be used" in err.value.message and "1024 and 65535" in err.value.what_to_do
     _add(reg, "other", "1")
     port = free_port()
-    reg.set_port("other", port)                 # another model's address is not taken from it
-    chosen, note = choose_port("shop", reg, port, 8600)
+    reg.set_port("other", port)                 # without --port, another model's address is not taken
+    chosen, note = choose_port("shop", reg, None, port)
     assert chosen != port and "in use by the model other" in note
     with socket.socket() as blocker:            # a program holds the port
         blocker.bind(("127.0.0.1", port + 1))
-        chosen, note = choose_port("shop", reg, port + 1, 8600)
-    assert chosen != port + 1 and "another program" in note
+        blocker.listen()
+        chosen, note = choose_port("shop", reg, None, port + 1)
+        assert chosen not in (port, port + 1) and "another program" in note
+        # asked for explicitly: used or refused, never another one
+        with pytest.raises(PortInUse) as err:
+            choose_port("shop", reg, port + 1, 8600)
+        assert err.value.exit_code == 12 and f"Port {port + 1} is in use by python" in err.value.headline
+        assert "choose another port" in err.value.what_to_do
+    # a model that is not running does not hold its port against an explicit request
+    chosen, note = choose_port("shop", reg, port, 8600)
+    assert chosen == port and "kept for other, which is not running" in note
+    assert reg.port("other") is None
 
 
 def test_build_needs_a_name(demo):

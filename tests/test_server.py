@@ -210,4 +210,13 @@ def test_csv_cell_mistakes_name_the_input_and_row(server, reference, change, phr
 def test_csv_ragged_row(server, reference):
     text = reference.drop(columns="comes_back").head(3).to_csv(index=False) + "1,2,3,4,5,6,7,8,9\n"
     r = requests.post(server + "/v1/predict/csv", data=text.encode())
-    assert r.status_code == 422 and "cannot be read" in r.json()["error"]["message"]
+    assert r.status_code == 400 and "cannot be read" in r.json()["error"]["message"]
+
+
+def test_a_malformed_csv_header_is_the_clients_mistake(server, reference):
+    """A bare carriage return inside the header row (found by schemathesis): 400, not 500."""
+    header = ",".join(reference.columns[:-1]).replace(",age", ",a\rge")
+    r = requests.post(server + "/v1/predict/csv", data=(header + "\n1,2,3,4,yes,tea,Centre\n").encode())
+    assert r.status_code == 400, r.text
+    assert "header row cannot be read" in r.json()["error"]["message"]
+    assert requests.get(server + "/health").status_code == 200

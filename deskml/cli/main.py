@@ -124,6 +124,9 @@ def format_info(info) -> str:
         lines.append(f"  Inputs      {len(info.inputs)}" + (" (by position)" if info.positional else ""))
         width = min(28, max(len(str(i["name"])) for i in info.inputs))
         for i in info.inputs[:40]:
+            if not i.get("used", True):
+                lines.append(f"    {str(i['name']):<{width}}  not used by the model")
+                continue
             if i.get("categories"):
                 extra = ", ".join(map(str, i["categories"][:8])) + (" …" if len(i["categories"]) > 8 else "")
             elif i.get("example") is not None:
@@ -357,6 +360,11 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         _say("Stopped.")
         return 130
+    except BrokenPipeError:  # the reader stopped reading (deskml status | head): not a failure
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.OK
     except Exception:
         path = _log_path()
         with open(path, "a", encoding="utf-8") as f:

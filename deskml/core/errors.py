@@ -23,11 +23,16 @@ class ExitCode(IntEnum):
     NOT_FOUND = 9         # no such model or version, or it is not running
     BUILD_FAILED = 10     # packaging the model into an image failed
     UNHEALTHY = 11        # the model's service did not become ready
+    PORT_IN_USE = 12      # the port asked for (--port) is used by another model or program
+    NO_WINDOW = 13        # the window cannot open here (no screen, or Qt's system libraries are missing)
 
 
 class DeskMLError(Exception):
     exit_code = ExitCode.INTERNAL
     kind = "error"
+    #: how the window shows it: "error" (something failed or was refused), "warning"
+    #: (a mistake to put right, such as the wrong kind of file: no danger)
+    level = "error"
 
     def __init__(self, headline: str, what_to_do: str = "", details: str = "", app_hint: str = ""):
         super().__init__(headline)
@@ -58,6 +63,7 @@ class FileUnreadable(DeskMLError):
 class NotAModelFile(DeskMLError):
     exit_code = ExitCode.NOT_A_MODEL
     kind = "not-a-model"
+    level = "warning"
 
 
 class UnsafeModelFile(DeskMLError):
@@ -118,3 +124,13 @@ class BuildFailed(DeskMLError):
 class ServiceUnhealthy(DeskMLError):
     exit_code = ExitCode.UNHEALTHY
     kind = "unhealthy"
+
+
+class ModelFileChanged(UnsafeModelFile):
+    """The file to package is not the file that was checked (it changed on disk since)."""
+    kind = "file-changed"
+
+
+class PortInUse(DeskMLError):
+    exit_code = ExitCode.PORT_IN_USE
+    kind = "port-in-use"

@@ -35,9 +35,7 @@ class App:
         self.ready = False
         self.self_test = "not run"
         self.started = time.time()
-        self._openapi = dumps(openapi(service))
-        self._info = dumps(service.info())
-        self._docs = docs_page(service).encode()
+        self._describe()
         self._ids = 0
         self.routes = {
             ("GET", contract.HEALTH_PATH): self.health,
@@ -50,10 +48,24 @@ class App:
         }
         self.paths = {p for _, p in self.routes} | {"/v1/predict/csv"}
 
+    def _describe(self):
+        """The documents that describe the service (after the self-test: its outputs are known)."""
+        self._openapi = dumps(openapi(self.service, api_key=self.api_key is not None))
+        self._info = dumps(self.service.info())
+        self._docs = docs_page(self.service).encode()
+
     def start(self):
         """Self-test before answering /health as ready."""
         self.self_test = "passed" if self.service.self_test() is not None else "skipped: the inputs are not known"
+        self._describe()
         self.ready = True
+
+    def allowed(self, path):
+        """The methods a path answers (for 405's Allow header)."""
+        methods = {m for m, p in self.routes if p == path} | ({"POST"} if path == "/v1/predict/csv" else set())
+        if "GET" in methods:
+            methods.add("HEAD")
+        return sorted(methods)
 
     # -- the server's side of the contract ---------------------------------------------
     def streams(self, method, path):
@@ -65,7 +77,11 @@ class App:
         try:
             if handler is None:
                 if req.path in self.paths:
-                    raise ClientError(405, f"{req.method} is not allowed on {req.path}")
+                    allowed = self.allowed(req.path)
+                    req.respond(405, dumps(ClientError(405, f"{req.method} is not allowed on {req.path}; "
+                                                            f"use {', '.join(allowed)}").to_dict()),
+                                extra=b"allow: %s\r\n" % ", ".join(allowed).encode())
+                    return
                 raise ClientError(404, f"there is no {req.path} here; see /docs")
             req.endpoint = req.path
             if self.api_key is not None and req.path != contract.HEALTH_PATH and not self._authorised(req):
@@ -138,15 +154,13 @@ class App:
                 doc = json.loads(body)
             except (ValueError, UnicodeDecodeError):
                 raise ClientError(400, f"the request body is not valid JSON ({exc})") from None
-        if not isinstance(doc, dict):
-            raise ClientError(400, 'the request body must be a JSON object with "inputs" or "instances"')
+        if not isinstance(doc, dict) or len(doc) != 1 or not ("inputs" in doc or "instances" in doc):
+            raise ClientError(400, 'the request body must be a JSON object with one key: "inputs" (rows of '
+                                   'named values) or "instances" (rows of values in order)')
         if "inputs" in doc:
             cols = self.service.columns_from_named(doc["inputs"])
-        elif "instances" in doc:
-            cols = self.service.columns_from_positional(doc["instances"])
         else:
-            raise ClientError(400, 'the JSON object needs "inputs" (rows of named values) '
-                                   'or "instances" (rows of values in order)')
+            cols = self.service.columns_from_positional(doc["instances"])
         n = len(next(iter(cols.values()))) if cols else 0
         version = self.service.version
 

@@ -11,6 +11,16 @@ SERVER_PORT = 8000
 #: Answers 200 once the model has answered its own example row (the self-test).
 HEALTH_PATH = "/health"
 
+#: A service that cannot start (its model does not load, or cannot predict its own example
+#: row) writes one line starting with this to its log, then a JSON object {stage, type,
+#: message}, and exits with EXIT_START_FAILED: the host stops it and says why, instead of
+#: restarting it forever. Stages: "load", "describe", "self-test".
+START_FAILED = "DESKML-START-FAILED "
+EXIT_START_FAILED = 3
+
+#: Beside a .skops model: the types its service may load (those DeskML's policy accepted).
+SKOPS_TRUSTED_FILE = "trusted-types.json"
+
 # -- the service's environment ------------------------------------------------------------
 ENV_HOST = "DESKML_HOST"                # where to listen (127.0.0.1 unless the user opted in)
 ENV_PORT = "DESKML_PORT"

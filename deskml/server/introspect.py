@@ -20,6 +20,8 @@ def _cls(obj):
 
 def plain(value):
     """A JSON-friendly version of a scalar from numpy or pandas."""
+    if isinstance(value, str):
+        return str(value)  # numpy.str_ too: JSON encoders refuse str subclasses as keys
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         try:
             value = value.item()
@@ -168,17 +170,35 @@ def _first_step(est):
     return est
 
 
-def _inputs(est):
+def _fitted_names(est, ct):
+    """The input names in the order the model was fitted with, or None when it was
+    fitted on unnamed columns. scikit-learn 1.0 and later keep them in
+    ``feature_names_in_``; a ColumnTransformer of 0.23 and 0.24 kept them itself (and
+    0.24 refuses a frame whose columns come in another order)."""
     names = getattr(est, "feature_names_in_", None)
-    names = [plain(n) for n in names] if names is not None else None
+    if names is None and ct is not None:
+        for attr in ("feature_names_in_", "_feature_names_in", "_df_columns"):
+            names = getattr(ct, attr, None)
+            if names is not None:
+                break
+    if names is None:
+        return None
+    names = [plain(n) for n in names]
+    # a frame with numbers for column names is addressed by position, not by name
+    return names if names and all(isinstance(n, str) for n in names) else None
+
+
+def _inputs(est):
     ct = _find_column_transformer(est)
+    names = _fitted_names(est, ct)
+    positional = False
     spec = {}
     if ct is not None:
         for _, trans, cols in ct.transformers_:
             cols_named = _column_names(cols, names)
             if trans == "drop":
                 for n in cols_named:
-                    spec[n] = {"kind": "number", "used": False}
+                    spec[n] = {"kind": "unknown", "used": False}
                 continue
             if trans == "passthrough":
                 for n in cols_named:
@@ -199,7 +219,12 @@ def _inputs(est):
                     example, low, high = _number_hints(trans, i)
                     spec[n] = {"kind": "number", "example": example, "min": low, "max": high}
         if names is None:
-            names = list(spec)
+            width = getattr(ct, "n_features_in_", None) or getattr(ct, "_n_features", None)
+            if spec and all(isinstance(k, str) and k.startswith("x") for k in spec) and width:
+                names = ["x%d" % i for i in range(int(width))]  # columns chosen by position
+                positional = True
+            else:
+                names = list(spec)
     first = _first_step(est)
     if names is None:
         if _is_vectorizer(first):
@@ -209,8 +234,9 @@ def _inputs(est):
             return [], True
         names = ["x%d" % i for i in range(int(n))]
         positional = True
-    else:
-        positional = False
+    elif not positional:
+        positional = not all(isinstance(n, str) for n in names)
+    names = [str(n) for n in names]  # names are text everywhere (JSON keys, CSV headers)
     inputs = []
     enc = _find_encoder(first) if ct is None else None
     for i, name in enumerate(names):
@@ -230,13 +256,35 @@ def _inputs(est):
     return inputs, positional
 
 
+_MULTI_OUTPUT = ("MultiOutputRegressor", "MultiOutputClassifier", "RegressorChain", "ClassifierChain")
+
+
+def n_outputs(final, task):
+    """How many values the model predicts per row (several targets: a multi-output model)."""
+    n = getattr(final, "n_outputs_", None)
+    if isinstance(n, numbers.Integral) and not isinstance(n, bool):
+        return int(n)
+    estimators = getattr(final, "estimators_", None)
+    if type(final).__name__ in _MULTI_OUTPUT and isinstance(estimators, list):
+        return len(estimators)
+    if task == "regression":
+        coef = getattr(final, "coef_", None)
+        if getattr(coef, "ndim", 1) == 2 and type(final).__name__ != "PLSRegression":
+            return int(coef.shape[0])
+        y = getattr(final, "_y", None)  # nearest neighbours keep the targets
+        if getattr(y, "ndim", 1) == 2:
+            return int(y.shape[1])
+    return 1
+
+
 def describe(est):
     """A JSON-friendly description of a fitted estimator."""
     final = final_estimator(est)
     steps = _steps(est)
     task = task_of(est)
     inputs, positional = _inputs(est)
-    classes = getattr(final, "classes_", None)
+    outputs = n_outputs(final, task)
+    classes = getattr(final, "classes_", None) if outputs == 1 else None
     if classes is not None:
         try:
             classes = [plain(c) for c in list(classes)]
@@ -244,7 +292,7 @@ def describe(est):
             classes = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        has_proba = hasattr(est, "predict_proba")
+        has_proba = hasattr(est, "predict_proba") and outputs == 1
     return {
         "estimator": _cls(est),
         "estimator_name": type(est).__name__,
@@ -257,7 +305,6 @@ def describe(est):
         "outputs": {
             "classes": classes if task == "classification" else None,
             "probabilities": bool(has_proba and task == "classification"),
-            "n_outputs": int(getattr(final, "n_outputs_", 1) or 1)
-            if not isinstance(getattr(final, "n_outputs_", 1), list) else 1,
+            "n_outputs": outputs,
         },
     }

@@ -2,55 +2,141 @@
 import json
 
 
-def openapi(service):
-    props, required = {}, []
-    for i in service.inputs:
-        if i["kind"] == "number":
-            schema = {"type": "number"}
-            if i.get("min") is not None:
-                schema["minimum"] = i["min"]
-            if i.get("max") is not None:
-                schema["maximum"] = i["max"]
-        elif i["kind"] == "category" and i.get("categories"):
-            schema = {"enum": i["categories"]}
+def input_schema(item):
+    """The JSON Schema of one input: exactly what the service accepts for it. Ranges seen in
+    the data are hints (the service accepts numbers beyond them), so they are no limits."""
+    kind = item["kind"]
+    if not item.get("used", True):
+        return {"description": "Not used by the model: it may be left out, and any value is ignored."}
+    if kind == "number":
+        schema = {"type": "number"}
+        if item.get("min") is not None and item.get("max") is not None:
+            schema["description"] = f"In the data the model learned from: {item['min']} to {item['max']} (a hint)."
+            schema["x-deskml-range"] = [item["min"], item["max"]]
+    elif kind == "category" and item.get("categories"):
+        schema = {"enum": list(item["categories"])}
+    elif kind == "text":
+        schema = {"type": "string"}
+    else:  # unknown, or a category whose choices the file does not list: a number or text
+        schema = {"anyOf": [{"type": "number"}, {"type": "string"}]}
+    if item.get("example") is not None and kind in ("number", "category", "text"):
+        schema["example"] = item["example"]
+    return schema
+
+
+def _csv_cell(value):
+    text = str(value)
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\r\n') else text
+
+
+def _regex_literal(text):
+    return "".join("\\" + ch if ch in "\\^$.|?*+()[]{}/" else ch for ch in text)
+
+
+def csv_pattern(inputs):
+    """A regular expression for a CSV the service accepts (the header in the model's order, then
+    rows): a hint for generated clients. The service also takes columns in any order, extra
+    columns, CRLF line ends and quoting."""
+    header = ",".join(_regex_literal(_csv_cell(i["name"])) for i in inputs)
+    cells = []
+    for i in inputs:
+        if i.get("used", True) and i["kind"] == "number":
+            cells.append(r"-?[0-9]{1,6}(\.[0-9]{1,4})?")
+        elif i.get("used", True) and i["kind"] == "category" and i.get("categories"):
+            cells.append("(" + "|".join(_regex_literal(_csv_cell(c)) for c in i["categories"]) + ")")
         else:
-            schema = {"type": "string"}
-        props[i["name"]] = schema
-        required.append(i["name"])
-    row = {"type": "object", "properties": props, "required": required, "additionalProperties": False}
-    err = {"type": "object", "properties": {"error": {"type": "object", "properties": {
-        "message": {"type": "string"}, "input": {"type": "string"}, "row": {"type": "integer"}}}}}
-    answer = {"type": "object", "properties": {
-        "predictions": {"type": "array", "items": {}},
+            cells.append(r"[A-Za-z0-9 ]{0,20}")
+    return f"^{header}\\n({','.join(cells)}\\n){{1,20}}$"
+
+
+def openapi(service, api_key=False):
+    """The service's OpenAPI 3.1 document, generated from the model's inputs so that a generated
+    client (or a fuzzer) sends what the service accepts: names, kinds, choices, required inputs,
+    and the value of each position of an ``instances`` row."""
+    from .service import MAX_ROWS
+
+    inputs = service.inputs
+    row = {"type": "object", "properties": {i["name"]: input_schema(i) for i in inputs},
+           "required": list(service.required), "additionalProperties": False}
+    if service.inputs_known:
+        instance = {"type": "array", "minItems": len(inputs), "maxItems": len(inputs),
+                    "prefixItems": [input_schema(i) for i in inputs], "items": False,
+                    "description": "The values in this order: " + ", ".join(i["name"] for i in inputs)}
+    else:  # the file names no inputs: rows of numbers, as many as the model was fitted with
+        instance = {"type": "array", "minItems": 1, "items": {"type": "number"}}
+    named = {"type": "object", "required": ["inputs"], "additionalProperties": False, "properties": {
+        "inputs": {"type": "array", "items": row, "minItems": 1, "maxItems": MAX_ROWS}}}
+    ordered = {"type": "object", "required": ["instances"], "additionalProperties": False, "properties": {
+        "instances": {"type": "array", "items": instance, "minItems": 1, "maxItems": MAX_ROWS}}}
+    body = {"oneOf": [named, ordered]} if service.inputs_known else ordered
+    example = ({"inputs": [service.example_row()]} if service.inputs_known and not service.positional
+               else {"instances": [[service.example_row().get(i["name"], 0) for i in inputs]]}
+               if service.inputs_known else {"instances": [[0]]})
+
+    error = {"type": "object", "required": ["error"], "properties": {"error": {
+        "type": "object", "required": ["message"], "properties": {
+            "message": {"type": "string"}, "input": {"type": "string"}, "row": {"type": "integer"}}}}}
+    value = {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}, {"type": "null"}]}
+    prediction = {"type": "array", "items": value} if service.n_outputs > 1 else value
+    answer = {"type": "object", "required": ["predictions", "model_version", "ids"], "properties": {
+        "predictions": {"type": "array", "items": prediction},
         "probabilities": {"type": "array", "items": {"type": "object", "additionalProperties": {"type": "number"}}},
-        "model_version": {"type": "string"}, "ids": {"type": "array", "items": {"type": "string"}}}}
-    errors = {str(c): {"description": d, "content": {"application/json": {"schema": err}}}
-              for c, d in ((400, "Bad request"), (413, "Too large"), (422, "Invalid input"))}
-    return {
-        "openapi": "3.0.3",
+        "model_version": {"type": "string"},
+        "ids": {"type": "array", "items": {"type": "string"}}}}
+
+    def errors(*codes):
+        words = {400: "The request is not valid JSON or CSV", 401: "The API key is missing or wrong",
+                 413: f"Too large: more than {MAX_ROWS} rows, or a body over 20 MB",
+                 422: "An input is missing, unknown or of the wrong kind"}
+        return {str(c): {"description": words[c], "content": {"application/json": {"schema": error}}}
+                for c in codes if c != 401 or api_key}
+
+    names = [i["name"] for i in inputs]
+    csv_example = (",".join(_csv_cell(n) for n in names) + "\n"
+                   + ",".join(_csv_cell(service.example_row().get(n, "")) for n in names) + "\n")
+    json_object = {"application/json": {"schema": {"type": "object"}}}
+    doc = {
+        "openapi": "3.1.0",
         "info": {"title": f"{service.name} (DeskML)", "version": service.version,
                  "description": f"Predictions of the model '{service.name}', version {service.version}."},
         "paths": {
             "/v1/predict": {"post": {
-                "summary": "Predict", "requestBody": {"required": True, "content": {"application/json": {
-                    "schema": {"oneOf": [
-                        {"type": "object", "properties": {"inputs": {"type": "array", "items": row}},
-                         "required": ["inputs"]},
-                        {"type": "object", "properties": {"instances": {"type": "array", "items": {"type": "array"}}},
-                         "required": ["instances"]}]},
-                    "example": {"inputs": [service.example_row()]}}}},
+                "summary": "Predict", "operationId": "predict",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": body,
+                                                                                     "example": example}}},
                 "responses": {"200": {"description": "Predictions",
-                                      "content": {"application/json": {"schema": answer}}}, **errors}}},
-            "/v1/predict/csv": {"post": {"summary": "Score a CSV file",
-                                         "requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}},
-                                         "responses": {"200": {"description": "The CSV with prediction columns",
-                                                               "content": {"text/csv": {}}}, **errors}}},
-            "/v1/model": {"get": {"summary": "The model and its inputs", "responses": {"200": {"description": "OK"}}}},
-            "/health": {"get": {"summary": "Ready when the model answered a self-test",
-                                "responses": {"200": {"description": "Ready"}, "503": {"description": "Starting"}}}},
-            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "OK"}}}},
+                                      "content": {"application/json": {"schema": answer}}},
+                              **errors(400, 401, 413, 422)}}},
+            "/v1/predict/csv": {"post": {
+                "summary": "Score a CSV file: a header row with the input names, then one row per case",
+                "operationId": "predict_csv",
+                "requestBody": {"required": True, "content": {"text/csv": {
+                    "schema": {"type": "string", "minLength": 1, "pattern": csv_pattern(inputs),
+                               "description": "A header row naming the inputs (any order; other columns are "
+                                              "kept), then one row per case. UTF-8, LF or CRLF line ends."},
+                    "example": csv_example}}},
+                "responses": {"200": {"description": "The CSV with prediction columns added",
+                                      "content": {"text/csv": {"schema": {"type": "string"}}}},
+                              **errors(400, 401, 422)}}},
+            "/v1/model": {"get": {"summary": "The model and its inputs", "operationId": "model",
+                                  "responses": {"200": {"description": "OK", "content": json_object},
+                                                **errors(401)}}},
+            "/health": {"get": {"summary": "Ready when the model answered a self-test", "operationId": "health",
+                                "responses": {"200": {"description": "Ready", "content": json_object},
+                                              "503": {"description": "Starting", "content": json_object}}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics", "operationId": "metrics",
+                                 "responses": {"200": {"description": "OK",
+                                                       "content": {"text/plain": {"schema": {"type": "string"}}}},
+                                               **errors(401)}}},
         },
     }
+    if api_key:
+        doc["components"] = {"securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}}}
+        for path, ops in doc["paths"].items():
+            if path != "/health":
+                for op in ops.values():
+                    op["security"] = [{"apiKey": []}]
+    return doc
 
 
 def docs_page(service):

@@ -41,21 +41,29 @@ class ModelService:
         self.version = str(version)
         self.description = description or describe(model)
         self.inputs = self.description["inputs"]
-        self.names = [i["name"] for i in self.inputs]
+        self.names = [i["name"] for i in self.inputs]          # every input, in the fitted order
+        # the inputs the model uses; the others (dropped by a ColumnTransformer) may be left out
+        self.used = [i for i in self.inputs if i.get("used", True)]
+        self.required = [i["name"] for i in self.used]
+        self._required = frozenset(self.required)
+        self._known = frozenset(self.names)
         self.positional = bool(self.description.get("positional"))
         self.task = self.description["task"]
         outputs = self.description.get("outputs") or {}
         self.classes = outputs.get("classes")
         self.has_proba = bool(outputs.get("probabilities"))
+        self.n_outputs = int(outputs.get("n_outputs") or 1)   # confirmed by the self-test
         self._kinds = [(i["name"], i["kind"], set(i["categories"]) if i.get("categories") else None)
-                       for i in self.inputs]
+                       for i in self.used]
+        kinds = {k[0]: k for k in self._kinds}
+        self._slots = [kinds.get(n) for n in self.names]
         self.inputs_known = bool(self.names)
         self.run_model = Predictor(model, self.has_proba)
 
     # -- schema ----------------------------------------------------------------
     def example_row(self):
         row = {}
-        for item in self.inputs:
+        for item in self.used:
             ex = item.get("example")
             if ex is None:
                 ex = (item.get("categories") or [""])[0] if item["kind"] == "category" else (
@@ -68,7 +76,8 @@ class ModelService:
             "name": self.name, "version": self.version, "task": self.task,
             "estimator": self.description.get("estimator"),
             "inputs": [{"name": i["name"], "kind": i["kind"], "categories": i.get("categories"),
-                        "min": i.get("min"), "max": i.get("max")} for i in self.inputs],
+                        "min": i.get("min"), "max": i.get("max"), "used": i.get("used", True)}
+                       for i in self.inputs],
             "positional": self.positional,
             "outputs": self.description.get("outputs"),
             "example": self.example_row(),
@@ -81,12 +90,17 @@ class ModelService:
         if kind == "number" or kind == "unknown" and not isinstance(value, str):
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise ClientError(422, f"'{name}' must be a number, not {_type_word(value)}", name, row)
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:  # an integer with hundreds of digits
+                raise ClientError(422, f"'{name}' is too large a number", name, row) from None
             if not math.isfinite(value):
                 raise ClientError(422, f"'{name}' must be a finite number", name, row)
             return value
         if kind == "category":
-            if cats is not None and value not in cats:
+            if isinstance(value, (list, dict)):
+                raise ClientError(422, f"'{name}' must be one of its choices, not {_type_word(value)}", name, row)
+            if cats is not None and (value not in cats or isinstance(value, bool) and not _has_bool(cats)):
                 shown = ", ".join(repr(c) for c in sorted(cats, key=str)[:12])
                 raise ClientError(422, f"'{name}' has the unknown value {value!r}; known values: {shown}",
                                   name, row)
@@ -107,19 +121,20 @@ class ModelService:
         if len(rows) > MAX_ROWS:
             raise ClientError(413, f"too many rows in one request ({len(rows)}); the limit is {MAX_ROWS}: "
                                    "send a CSV to /v1/predict/csv for large batches")
-        cols = {n: [] for n in self.names}
-        known = set(self.names)
+        cols = {n: [] for n in self.required}
+        required, known, n_required = self._required, self._known, len(self._required)
         for r, row in enumerate(rows):
             if not isinstance(row, dict):
                 raise ClientError(422, "each row of 'inputs' must be an object of input names and values",
                                   row=r)
-            if len(row) != len(known) or not known.issuperset(row):
-                missing = [n for n in self.names if n not in row]
+            if len(row) != n_required or not required.issuperset(row):  # not just the inputs it uses
+                missing = [n for n in self.required if n not in row]
                 if missing:
                     raise ClientError(422, f"input '{missing[0]}' is missing", missing[0], r)
-                extra = sorted(k for k in row if k not in known)
-                raise ClientError(422, f"'{extra[0]}' is not an input of this model "
-                                       f"(inputs: {', '.join(self.names)})", extra[0], r)
+                extra = sorted((k for k in row if k not in known), key=str)
+                if extra:
+                    raise ClientError(422, f"'{extra[0]}' is not an input of this model "
+                                           f"(inputs: {', '.join(self.names)})", str(extra[0]), r)
             for name, kind, cats in self._kinds:
                 cols[name].append(self.check_value(name, kind, cats, row[name], r))
         return cols
@@ -129,39 +144,44 @@ class ModelService:
             raise ClientError(422, "'instances' must be a non-empty list of rows")
         if len(rows) > MAX_ROWS:
             raise ClientError(413, f"too many rows in one request ({len(rows)}); the limit is {MAX_ROWS}")
-        kinds = self._kinds
+        slots = self._slots  # one per input in the fitted order; None where the model does not use it
         if not self.inputs_known:  # the width comes from the request: numbers, all rows alike
             width = len(rows[0]) if isinstance(rows[0], list) else 0
-            kinds = [(f"x{i}", "number", None) for i in range(width)]
-        n = len(kinds)
-        cols = {name: [] for name, _, _ in kinds}
+            slots = [(f"x{i}", "number", None) for i in range(width)]
+        n = len(slots)
+        cols = {slot[0]: [] for slot in slots if slot is not None}
         for r, row in enumerate(rows):
             if not isinstance(row, list) or len(row) != n or not n:
-                raise ClientError(422, f"each instance must be a list of {n} values "
-                                       f"({', '.join(name for name, _, _ in kinds)})", row=r)
-            for (name, kind, cats), value in zip(kinds, row):
-                cols[name].append(self.check_value(name, kind, cats, value, r))
+                names = ", ".join(self.names) if self.inputs_known else ", ".join(f"x{i}" for i in range(n))
+                raise ClientError(422, f"each instance must be a list of {n} values ({names})", row=r)
+            for slot, value in zip(slots, row):
+                if slot is not None:
+                    name, kind, cats = slot
+                    cols[name].append(self.check_value(name, kind, cats, value, r))
         return cols
 
     # -- predicting ---------------------------------------------------------------
     def frame(self, cols):
-        """The model's input: a DataFrame when it knows column names, else an array."""
+        """The model's input: a DataFrame when it knows column names, else an array. Columns
+        come in the order the model was fitted with; an input it does not use is left empty."""
         if self.positional:
             import numpy as np
             if len(self.names) == 1 and self.inputs[0]["kind"] == "text":
                 return list(cols[self.names[0]])
-            return np.array([cols[n] for n in (self.names or list(cols))], dtype=float).T
+            rows = len(next(iter(cols.values()))) if cols else 0
+            return np.array([cols[n] if n in cols else [np.nan] * rows for n in (self.names or list(cols))],
+                            dtype=float).T
         import pandas as pd
-        return pd.DataFrame(cols, columns=self.names)
+        return pd.DataFrame(cols, columns=self.names)  # unused inputs: empty (NaN) columns
 
     def check_frame(self, df, row0=0):
         """Check a parsed CSV chunk column by column; returns the model's input."""
         import numpy as np
         import pandas as pd
 
-        missing = [n for n in self.names if n not in df.columns]
+        missing = [n for n in self.required if n not in df.columns]
         if missing:
-            raise ClientError(422, f"the CSV has no column '{missing[0]}' (it needs: {', '.join(self.names)})",
+            raise ClientError(422, f"the CSV has no column '{missing[0]}' (it needs: {', '.join(self.required)})",
                               missing[0])
         out = {}
         for name, kind, cats in self._kinds:
@@ -192,7 +212,8 @@ class ModelService:
         if self.positional:
             if len(self.names) == 1 and self.inputs[0]["kind"] == "text":
                 return out[self.names[0]].tolist()
-            return np.column_stack([out[n].to_numpy(dtype=float) for n in self.names])
+            empty = np.full(len(df), np.nan)
+            return np.column_stack([out[n].to_numpy(dtype=float) if n in out else empty for n in self.names])
         return pd.DataFrame(out, columns=self.names)
 
     def predict(self, cols):
@@ -205,7 +226,10 @@ class ModelService:
 
     def predict_input(self, X):
         preds, proba = self.run_model(X)
-        out = {"predictions": [_jsonable(p) for p in preds]}
+        if getattr(preds, "ndim", 1) == 2:  # several values per row (a multi-output model)
+            out = {"predictions": [[_jsonable(v) for v in row] for row in preds]}
+        else:
+            out = {"predictions": [_jsonable(p) for p in preds]}
         if proba is not None:
             labels = [str(_jsonable(c)) for c in self.model.classes_]
             out["probabilities"] = [dict(zip(labels, (round(float(p), 6) for p in row))) for row in proba]
@@ -218,10 +242,18 @@ class ModelService:
             return None
         row = self.example_row()
         if self.positional:
-            cols = self.columns_from_positional([[row[n] for n in self.names]])
+            cols = self.columns_from_positional([[row.get(n, 0) for n in self.names]])
         else:
             cols = self.columns_from_named([row])
-        return self.predict(cols)
+        result = self.predict(cols)
+        first = result["predictions"][0]
+        self.n_outputs = len(first) if isinstance(first, list) else 1
+        return result
+
+
+def _has_bool(cats):
+    """true/false are choices only where the model's choices are true/false (True == 1 in Python)."""
+    return any(isinstance(c, bool) for c in cats)
 
 
 def _as_number(v):

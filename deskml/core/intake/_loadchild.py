@@ -54,7 +54,7 @@ def _load_code(files):
 
 
 def _make_find_class(policy, main_ns, base_find_class):
-    from .policy import Verdict
+    from .policy import CLASSES_NAMED_LIKE_FUNCTIONS, Verdict
 
     def find_class(module, name):
         j = policy.judge(module, name)
@@ -67,6 +67,8 @@ def _make_find_class(policy, main_ns, base_find_class):
         obj = base_find_class(j.module, j.name)
         if not policy.allows_resolved(j.module, obj):
             raise RefusedImport(j.module, j.name, "is really " + str(getattr(obj, "__module__", "?")))
+        if (j.module, j.name) in CLASSES_NAMED_LIKE_FUNCTIONS and not isinstance(obj, type):
+            raise RefusedImport(j.module, j.name, "is a function here, not the class the file may call")
         return obj
 
     return find_class
@@ -104,11 +106,16 @@ def load_model(req, policy, main_ns):
 def _versions():
     out = {}
     from importlib import metadata
-    for dist in ("scikit-learn", "numpy", "scipy", "joblib", "xgboost", "lightgbm", "imbalanced-learn"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            pass
+    # xgboost may be installed as its CPU build, xgboost-cpu: the same import package
+    for name, dists in (("scikit-learn", ["scikit-learn"]), ("numpy", ["numpy"]), ("scipy", ["scipy"]),
+                        ("joblib", ["joblib"]), ("xgboost", ["xgboost", "xgboost-cpu"]), ("lightgbm", ["lightgbm"]),
+                        ("imbalanced-learn", ["imbalanced-learn"])):
+        for dist in dists:
+            try:
+                out[name] = metadata.version(dist)
+                break
+            except metadata.PackageNotFoundError:
+                pass
     return out
 
 

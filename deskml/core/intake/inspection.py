@@ -373,6 +373,29 @@ def _static_not_a_model(path: Path, scan: StaticScan):
 
 # --------------------------------------------------------------------------
 
+def _why_not_loaded(result: dict) -> str:
+    """The child's reason for not loading a file, in a few words."""
+    if result.get("error") == "missing-module":
+        return f"it has no module {result.get('module')}"
+    if result.get("error") == "memory":
+        return "it ran out of memory"
+    kind, message = result.get("type"), (result.get("message") or "").strip()
+    if kind and message:
+        return f"{kind}: {message[:200]}"
+    return kind or message[:200] or "an unknown error"
+
+
+def _cannot_predict(path: Path, desc: dict) -> NotAModelFile:
+    """A file that holds a fitted preparation step (a scaler, an encoder), not a model."""
+    steps = desc.get("steps") or []
+    what = ("pipeline of " + ", ".join(s["class"] for s in steps)) if steps else desc["estimator_name"]
+    return NotAModelFile(
+        f"{path.name} holds a fitted {what}: a step that prepares data (it transforms inputs), "
+        "not a model. It is safe to open, but it cannot make predictions on its own.",
+        "Ask the sender for the whole model: usually a pipeline that ends in the model itself, saved as one "
+        "file (for example Pipeline([('scale', StandardScaler()), ('model', LogisticRegression())])).")
+
+
 def inspect_file(path, *, trust=(), code=(), limits: LoadLimits | None = None) -> ModelInfo:
     """Inspect a model file safely. Raises a DeskMLError with a plain message."""
     path = Path(path).expanduser()
@@ -400,6 +423,8 @@ def inspect_file(path, *, trust=(), code=(), limits: LoadLimits | None = None) -
     note = None
     if result.get("ok"):
         desc, loaded = result["description"], True
+        if desc["task"] == "transformer":
+            raise _cannot_predict(path, desc)
         if scan.sklearn_version and installed and scan.sklearn_version != installed:
             note = (f"Saved with scikit-learn {scan.sklearn_version}; this computer has {installed}. "
                     f"The model's container will run scikit-learn {scan.sklearn_version}.")
@@ -423,7 +448,7 @@ def inspect_file(path, *, trust=(), code=(), limits: LoadLimits | None = None) -
                     f"from the file itself. The model's container will install it.")
         elif scan.sklearn_version and installed and scan.sklearn_version != installed:
             note = (f"Saved with scikit-learn {scan.sklearn_version}; this computer has {installed}, "
-                    f"which cannot open it ({result.get('type')}). DeskML described it from the file itself; "
+                    f"which cannot open it ({_why_not_loaded(result)}). DeskML described it from the file itself; "
                     f"the model's container will run scikit-learn {scan.sklearn_version}.")
         else:
             raise LoadFailed(
@@ -439,5 +464,30 @@ def inspect_file(path, *, trust=(), code=(), limits: LoadLimits | None = None) -
         final_estimator=desc["final_estimator"], steps=desc["steps"], task=desc["task"],
         inputs=desc["inputs"], positional=desc["positional"], outputs=desc["outputs"],
         libraries=libs, imports=sorted(f"{m}.{n}" for m, n in scan.refs),
-        trusted=sorted(policy.trusted), code=[str(c) for c in code],
+        trusted=sorted(policy.trusted), code=[str(c) for c in code], skops_types=list(scan.skops_types),
     )
+
+
+def copy_checked(src, sha256: str, dst) -> Path:
+    """Copy the inspected model file ``src`` to ``dst`` and make sure the copy is the very file
+    that was checked (``sha256``): the bytes that are loaded later are the bytes scanned."""
+    import shutil
+
+    from ..errors import ModelFileChanged
+
+    src, dst = Path(src), Path(dst)
+    try:
+        shutil.copyfile(src, dst)
+    except OSError as exc:
+        raise ModelFileChanged(
+            f"DeskML could not read {src.name} again to package it ({exc.strerror or exc}).",
+            "Check the file is still there, open it again, and package it.") from None
+    _, sha = modelfile.file_facts(dst)
+    if sha != sha256:
+        dst.unlink(missing_ok=True)
+        raise ModelFileChanged(
+            f"{src.name} changed after DeskML checked it, so DeskML did not package it: the file on "
+            "disk is no longer the one that was found safe.",
+            "Open the file again so that DeskML checks it as it is now, then package it.",
+            details=f"checked: SHA-256 {sha256}\nnow:     SHA-256 {sha}")
+    return dst

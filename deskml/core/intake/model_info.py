@@ -33,6 +33,7 @@ class ModelInfo:
     imports: list = field(default_factory=list)      # every global the file imports, "module.name"
     trusted: list = field(default_factory=list)      # modules trusted explicitly (--trust)
     code: list = field(default_factory=list)         # --code files used
+    skops_types: list = field(default_factory=list)  # .skops: the types the policy accepted (the service trusts only these)
     schema_version: int = JSON_SCHEMA_VERSION
 
     def to_dict(self) -> dict:
@@ -79,9 +80,12 @@ class ModelInfo:
     @property
     def needs(self) -> str:
         """One sentence: the inputs it needs."""
-        n = len(self.inputs)
-        if not n:
+        used = [i for i in self.inputs if i.get("used", True)]
+        n, unused = len(used), len(self.inputs) - len(used)
+        if not self.inputs:
             return "The file does not say which inputs it needs; reference data can tell."
         return (f"It needs {n} input{'s' if n != 1 else ''}"
-                + (": " + ", ".join(f"{i['name']} ({i['kind']})" for i in self.inputs[:8])
-                   + (" …" if n > 8 else "") if n else "") + ".")
+                + (": " + ", ".join(f"{i['name']} ({i['kind']})" for i in used[:8])
+                   + (" …" if n > 8 else "") if n else "")
+                + (f"; {unused} more {'are' if unused != 1 else 'is'} not used by the model" if unused else "")
+                + ".")

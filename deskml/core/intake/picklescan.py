@@ -25,6 +25,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 SMALL_ARRAY_BYTES = 1 << 16  # raw arrays up to this size are kept for the static description
+#: joblib's array wrapper, after which raw array bytes follow in the stream; scikit-learn
+#: up to 0.22 shipped its own copy of joblib under sklearn.externals
+JOBLIB_ARRAY_WRAPPERS = frozenset({("joblib.numpy_pickle", "NumpyArrayWrapper"),
+                                   ("sklearn.externals.joblib.numpy_pickle", "NumpyArrayWrapper")})
 
 
 class ScanError(Exception):
@@ -391,7 +395,7 @@ class _Machine:
                 raise ScanError(f"changes the definition of {obj.dotted}", unsafe_feature=True)
             self._setstate(obj, state, self.result)
             cls = obj.class_ref if isinstance(obj, Built) else None
-            if cls is not None and cls.name == "NumpyArrayWrapper" and cls.module.startswith("joblib"):
+            if cls is not None and (cls.module, cls.name) in JOBLIB_ARRAY_WRAPPERS:
                 stack[-1] = self._joblib_array(obj)
             elif cls is not None and cls.name in ("NDArrayWrapper", "ZNDArrayWrapper"):
                 raise ScanError("the file uses joblib's old multi-file format (before 2016)",

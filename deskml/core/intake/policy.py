@@ -87,15 +87,21 @@ _NUMPY_SCALARS = frozenset(
     generic ndarray dtype matrix
     """.split()
 )
+#: numpy's pure math functions (ufuncs): a FunctionTransformer(np.log1p) pickles one. They
+#: compute on numbers and nothing else.
 _NUMPY_UFUNCS = frozenset(
     """
-    log log1p log2 log10 exp expm1 exp2 sqrt cbrt square abs absolute fabs
+    log log1p log2 log10 exp expm1 exp2 sqrt cbrt square absolute fabs
     sign negative positive reciprocal floor ceil rint trunc sin cos tan
-    arcsin arccos arctan sinh cosh tanh arcsinh arccosh arctanh isnan isinf
-    isfinite add subtract multiply divide true_divide floor_divide power
-    maximum minimum fmax fmin clip mean median sum nanmean nanmedian
+    arcsin arccos arctan arctan2 hypot sinh cosh tanh arcsinh arccosh arctanh
+    deg2rad rad2deg degrees radians logaddexp logaddexp2 isnan isinf isfinite
+    signbit copysign add subtract multiply divide true_divide floor_divide
+    power float_power fmod mod remainder maximum minimum fmax fmin clip
+    heaviside conjugate
     """.split()
 )
+#: what numpy itself exports under those and a few more names (np.abs is np.absolute)
+_NUMPY_MATH = _NUMPY_UFUNCS | frozenset("abs mean median sum nanmean nanmedian".split())
 
 _ALLOWED_EXACT = {
     "builtins": {"object", "set", "frozenset", "slice", "range", "complex", "bytearray",
@@ -110,7 +116,12 @@ _ALLOWED_EXACT = {
     "datetime": {"datetime", "date", "time", "timedelta", "timezone"},
     "decimal": {"Decimal"},
     "joblib.numpy_pickle": {"NumpyArrayWrapper"},
-    "numpy": _NUMPY_SCALARS | _NUMPY_UFUNCS,
+    "numpy": _NUMPY_SCALARS | _NUMPY_MATH,
+    # where numpy 1.x (numpy.core) and 2.x (numpy._core) define the ufuncs, as pickles name them
+    "numpy.core._multiarray_umath": _NUMPY_UFUNCS,
+    "numpy._core._multiarray_umath": _NUMPY_UFUNCS,
+    "numpy.core.umath": _NUMPY_UFUNCS,
+    "numpy._core.umath": _NUMPY_UFUNCS,
     "numpy.core.multiarray": {"_reconstruct", "scalar"},
     "numpy._core.multiarray": {"_reconstruct", "scalar"},
     "numpy.core.numeric": {"_frombuffer"},
@@ -158,8 +169,30 @@ class Judgement:
         return f"{self.module}.{self.name}"
 
 
+#: Names that old releases wrote for what lives elsewhere today. scikit-learn up to 0.22
+#: shipped joblib as sklearn.externals.joblib, so files saved with it name its array wrapper.
+LEGACY_NAMES = {
+    ("sklearn.externals.joblib.numpy_pickle", "NumpyArrayWrapper"): ("joblib.numpy_pickle", "NumpyArrayWrapper"),
+}
+
+#: scikit-learn's own compiled modules that some releases pickle under a bare module name
+#: (built without their package path), with the releases that do. GradientBoosting and
+#: HistGradientBoosting models of 1.5 to 1.8 name ``_loss.CyHalfBinomialLoss``; scikit-learn
+#: itself finds it because importing the estimator registers ``_loss`` as an alias. Such a
+#: name is scikit-learn's, never the author's code. (Found by pickling every estimator
+#: family of each release, 1.3 to 1.9, and reading the names back.)
+SKLEARN_BARE_MODULES = {
+    "_loss": ("sklearn._loss._loss", ("1.5", "1.6", "1.7", "1.8")),
+}
+
+
 def normalise(module: str, name: str) -> tuple[str, str]:
-    """Map Python 2 names the way pickle's fix_imports does (e.g. __builtin__)."""
+    """The name as it is judged and loaded: Python 2 names mapped the way pickle's
+    fix_imports does (e.g. __builtin__), and old releases' names of what lives elsewhere now."""
+    if (module, name) in LEGACY_NAMES:
+        return LEGACY_NAMES[(module, name)]
+    if module in SKLEARN_BARE_MODULES:
+        return SKLEARN_BARE_MODULES[module][0], name
     if (module, name) in _compat_pickle.NAME_MAPPING:
         module, name = _compat_pickle.NAME_MAPPING[(module, name)]
     elif module in _compat_pickle.IMPORT_MAPPING:
@@ -279,11 +312,19 @@ class Policy:
 #: while loading, would be a gadget (trusted code run with the file's arguments).
 _CONSTRUCTOR = re.compile(r"^(_*[A-Z]|__pyx_unpickle_|_*(new|unpickle))")
 _CALL_CHECKED = ("sklearn", "pandas", *KNOWN_LIBRARIES)
+#: Classes of scikit-learn whose names look like functions. A ColumnTransformer keeps a
+#: make_column_selector object. The loading child checks that each really is a class.
+CLASSES_NAMED_LIKE_FUNCTIONS = frozenset({
+    ("sklearn.compose._column_transformer", "make_column_selector"),
+    ("sklearn.utils._encode", "_nandict"),
+})
 
 
 def judge_call(module: str, name: str) -> Judgement | None:
     """A refusal when the file calls a helper function of a big package, else None."""
     module, name = normalise(module, name)
+    if (module, name) in CLASSES_NAMED_LIKE_FUNCTIONS:
+        return None
     if top_package(module) in _CALL_CHECKED and not _CONSTRUCTOR.match(name):
         return Judgement(Verdict.DANGEROUS, module, name,
                          "runs a helper function while loading, which models never do")

@@ -5,10 +5,13 @@ local process (``runtimes/process.py``) with this computer's scikit-learn.
 """
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
 
+from ...server.contract import SKOPS_TRUSTED_FILE
+from ..intake.inspection import copy_checked
 from ..paths import data_dir, slug
 
 
@@ -20,8 +23,9 @@ def record_local(registry, info, name: str, version: str | None, reference: str 
     version = version or registry.next_version(name)
     folder = data_dir() / "models" / slug(name) / slug(version)
     folder.mkdir(parents=True, exist_ok=True)
-    model_copy = folder / Path(info.path).name
-    shutil.copy2(info.path, model_copy)
+    model_copy = copy_checked(info.path, info.sha256, folder / Path(info.path).name)
+    if info.skops_types:
+        (folder / SKOPS_TRUSTED_FILE).write_text(json.dumps(info.skops_types))
     code_copies = []
     for f in code_files:
         shutil.copy2(f, folder / Path(f).name)

@@ -40,6 +40,7 @@ class BuildPlan:
     code_files: list = field(default_factory=list)
     platform_arch: str = "x86_64"
     locked: list = field(default_factory=list)   # exact resolved versions, filled by download_wheels
+    skops_types: list = field(default_factory=list)  # a .skops file: the only types its service trusts
 
     @property
     def tag(self) -> str:
@@ -79,9 +80,21 @@ def pins_for(info) -> list[str]:
         reqs[3] = "numpy<2"           # wheels built against numpy 1
     if info.format == "skops":
         reqs.append("skops")
+    # The library versions found on this computer fit the file only where this computer's
+    # scikit-learn is the file's: otherwise pip picks the newest that fits the pinned scikit-learn.
+    same = info.sklearn_version in (None, info.installed_sklearn_version)
     for lib, version in (info.libraries or {}).items():
+        version = version if same else None
+        lean = LEAN_DISTRIBUTIONS.get(lib)
+        if lean and (version is None or _version_tuple(version) >= lean[1]):
+            lib = lean[0]
         reqs.append(f"{lib}=={version}" if version else lib)
     return reqs + list(SERVER_REQUIREMENTS)
+
+
+#: Distributions that install the same import package with less. XGBoost's full wheel carries
+#: CUDA and needs nvidia-nccl (about 480 MB to download); its CPU build is 6 MB (from 2.1.1).
+LEAN_DISTRIBUTIONS = {"xgboost": ("xgboost-cpu", (2, 1, 1))}
 
 
 def _version_tuple(v: str) -> tuple:
@@ -131,7 +144,8 @@ def plan_build(info, name: str, version: str, base_template: str, arch: str = "x
         name=name, version=version, model_path=info.path, model_file=slug(info.file_name) or "model.bin",
         model_sha256=info.sha256, sklearn_version=sk, python=python,
         base_image=base_template.replace("{python}", python),
-        requirements=pins_for(info), why=why, code_files=[str(c) for c in code_files], platform_arch=arch)
+        requirements=pins_for(info), why=why, code_files=[str(c) for c in code_files], platform_arch=arch,
+        skops_types=list(info.skops_types or []))
     return plan
 
 

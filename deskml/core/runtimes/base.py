@@ -9,8 +9,8 @@ import socket
 import time
 from dataclasses import dataclass
 
-from ...server.contract import HEALTH_PATH
-from ..errors import ServiceUnhealthy, UsageError
+from ...server.contract import HEALTH_PATH, START_FAILED
+from ..errors import PortInUse, ServiceUnhealthy, UsageError
 from ..registry import Registry
 
 
@@ -71,11 +71,12 @@ def free_port() -> int:
 
 
 def choose_port(model: str, registry: Registry, wanted: int | None, default: int) -> tuple[int, str]:
-    """(port, note): the wanted port, else the model's own, else the first free from the default."""
-    if wanted is not None and not 1024 <= wanted <= 65535:
-        raise UsageError(f"Port {wanted} cannot be used.", "Choose a port between 1024 and 65535.")
+    """(port, note). A port asked for is used, or refused with a PortInUse that names its
+    holder; otherwise the model's own port, else the first free one from the default."""
+    if wanted is not None:
+        return _wanted_port(model, registry, wanted)
     taken_by_models = registry.ports_in_use()
-    first = wanted or registry.port(model) or default
+    first = registry.port(model) or default
     port = first
     while not port_is_free(port) or taken_by_models.get(port, model) != model:
         port += 1
@@ -86,3 +87,73 @@ def choose_port(model: str, registry: Registry, wanted: int | None, default: int
     holder = taken_by_models.get(first)
     by = f"the model {holder}" if holder and holder != model else "another program"
     return port, f"Port {first} is in use by {by}, so {model} uses {port}."
+
+
+def _wanted_port(model: str, registry: Registry, wanted: int) -> tuple[int, str]:
+    if not 1024 <= wanted <= 65535:
+        raise UsageError(f"Port {wanted} cannot be used.", "Choose a port between 1024 and 65535.")
+    holder = registry.ports_in_use().get(wanted)
+    if port_is_free(wanted):
+        if holder is None or holder == model:
+            return wanted, ""
+        registry.set_port(holder, None)  # a model that is not running does not keep a port asked for
+        return wanted, (f"Port {wanted} was kept for {holder}, which is not running; it is {model}'s now, "
+                        f"and {holder} gets another port when it starts.")
+    if holder is not None and holder != model:
+        raise PortInUse(f"Port {wanted} is in use by the model {holder}.",
+                        f"Stop it first (deskml stop '{holder}'), or choose another port.",
+                        app_hint=f"Stop {holder} first, or choose another port.")
+    program = program_listening(wanted)
+    raise PortInUse(f"Port {wanted} is in use by {program or 'another program'}.",
+                    "Close that program, or choose another port; without --port DeskML picks a free one.",
+                    app_hint="Close that program, or choose another port.")
+
+
+def program_listening(port: int) -> str | None:
+    """Which program listens on the local ``port`` ("nginx (process 1234)"), when this
+    computer lets DeskML see it; None otherwise."""
+    try:
+        import psutil
+
+        for conn in psutil.net_connections(kind="tcp"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
+                return f"{psutil.Process(conn.pid).name()} (process {conn.pid})"
+    except Exception:  # no permission to look, or the program just ended
+        return None
+    return None
+
+
+_STAGES = {
+    "load": "the model file could not be opened by its own libraries",
+    "describe": "DeskML could not work out the model's inputs and outputs",
+    "self-test": "the model could not predict its own example row",
+}
+
+
+def start_failure(model: str, log: str) -> ServiceUnhealthy:
+    """Why a service did not start, in plain words, from the line it writes to its log
+    (``contract.START_FAILED``); the log itself goes to the details."""
+    import json
+
+    reason = None
+    for line in reversed(log.splitlines()):
+        at = line.find(START_FAILED)
+        if at >= 0:
+            try:
+                reason = json.loads(line[at + len(START_FAILED):])
+            except ValueError:
+                pass
+            break
+    tail = "\n".join(log.splitlines()[-60:])
+    if reason is None:
+        return ServiceUnhealthy(
+            f"{model} did not start: its service stopped before it was ready, so DeskML stopped it.",
+            "Look at the log in the details for the reason; the model may need a library or code that is "
+            "missing, or more memory.", details=tail)
+    stage = _STAGES.get(reason.get("stage"), "the service failed while starting")
+    message = str(reason.get("message") or "").strip().rstrip(".")
+    why = f"{reason.get('type')}: {message}" if message else str(reason.get("type"))
+    return ServiceUnhealthy(
+        f"{model} did not start: {stage} ({why}). DeskML stopped it instead of restarting it again and again.",
+        "The model file may be incomplete or need inputs its file does not describe: ask its author, with "
+        "the details below. Other models are not affected.", details=tail)

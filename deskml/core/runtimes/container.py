@@ -23,7 +23,7 @@ from ...server.contract import HEALTH_PATH, SERVER_PORT
 from ..errors import EngineUnavailable, NotFound, ServiceUnhealthy
 from ..paths import slug
 from ..registry import Registry
-from .base import Running, choose_port, wait_healthy
+from .base import Running, choose_port, start_failure, wait_healthy
 
 LABEL = contract.LABEL_MODEL
 PORT_LABEL = contract.LABEL_PORT
@@ -130,14 +130,19 @@ def run(client, registry: Registry, model: str, version: str | None = None, port
     registry.set_port(model, chosen)
     url = f"http://127.0.0.1:{chosen}"
 
-    def alive():
+    def alive():  # a service that stopped or was restarted will not become ready: stop waiting
         container.reload()
-        return container.status in ("created", "running", "restarting")
+        return container.status in ("created", "running") and not container.attrs.get("RestartCount")
 
     try:
         wait_healthy(url, timeout, alive)
     except ServiceUnhealthy as err:
-        err.details = container.logs(tail=80).decode("utf-8", "replace")
+        crashed = not alive()
+        log = container.logs(tail=400).decode("utf-8", "replace")
+        container.remove(force=True)  # stopped, with the reason: never left restarting forever
+        if crashed or contract.START_FAILED in log:
+            raise start_failure(model, log) from None
+        err.details = log
         raise
     return status_of(container, note=note)
 

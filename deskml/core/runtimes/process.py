@@ -17,7 +17,9 @@ import time
 from pathlib import Path
 
 from ..paths import data_dir, slug
-from .base import Running, choose_port, wait_healthy
+from ...server.contract import SKOPS_TRUSTED_FILE, START_FAILED
+from ..errors import ServiceUnhealthy
+from .base import Running, choose_port, start_failure, wait_healthy
 
 
 def _state_dir() -> Path:
@@ -54,11 +56,12 @@ def run(registry, model: str, version: str | None = None, port: int | None = Non
     root = str(Path(__file__).resolve().parents[3])
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""),
                OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "deskml.server", "--model", v.info["path"], "--name", model,
-           "--version", v.version, "--port", str(chosen)]
-    code = v.info.get("code") or []
-    if code:
-        cmd += ["--code-dir", str(Path(code[0]).parent)]
+    cmd = [sys.executable, "-m", "deskml.core.runtimes.serve_local", *_loader_args(v), "--",
+           "--model", v.info["path"], "--name", model, "--version", v.version, "--port", str(chosen)]
+    skops = Path(v.info["path"]).with_name(SKOPS_TRUSTED_FILE)
+    if skops.exists():
+        cmd += ["--skops-trusted", str(skops)]
+    offset = log_path.stat().st_size if log_path.exists() else 0
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 env=env, start_new_session=True)
@@ -69,12 +72,31 @@ def run(registry, model: str, version: str | None = None, port: int | None = Non
     _state_file(model).write_text(json.dumps(state))
     try:
         wait_healthy(url, timeout, alive=lambda: proc.poll() is None)
-    except Exception as err:
+    except ServiceUnhealthy as err:
+        crashed = proc.poll() is not None
         stop(model)
-        err.details = log_path.read_text(errors="replace")[-3000:]
+        with open(log_path, "rb") as f:  # this start's lines only
+            f.seek(offset)
+            log = f.read().decode("utf-8", "replace")[-20000:]
+        if crashed or START_FAILED in log:
+            raise start_failure(model, log) from None
+        err.details = log[-3000:]
         raise
     return Running(model=model, version=v.version, url=url, port=chosen, state="running", health="healthy",
                    container_id=f"pid {proc.pid}", note=note)
+
+
+def _loader_args(v) -> list[str]:
+    """How serve_local loads the version's file: what it was checked as, with the same policy."""
+    info = v.info
+    args = ["--sha256", v.model_sha256, "--format", info.get("format") or "joblib"]
+    if info.get("compression"):
+        args += ["--compression", info["compression"]]
+    for module in info.get("trusted") or []:
+        args += ["--trust", module]
+    for code in info.get("code") or []:
+        args += ["--code", code]
+    return args
 
 
 def status() -> list[Running]:
