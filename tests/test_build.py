@@ -27,7 +27,7 @@ def test_dockerfile_is_two_stage_non_root_with_healthcheck():
     assert "\nUSER 10001\n" in final and "HEALTHCHECK" in final
     instructions = [ln.split()[0] for ln in final.splitlines() if ln and ln[0].isupper()]
     after_model = instructions[instructions.index("COPY", instructions.index("HEALTHCHECK")):]
-    assert after_model == ["COPY", "LABEL", "CMD"]   # the model is the last layer
+    assert after_model == ["COPY", "CMD", "LABEL"]   # the model is the last layer; the labels mark the end
     assert '"io.deskml.model.sha256"="' + "ab" * 32 + '"' in text
     assert '"io.deskml.requirements"="scikit-learn==1.9.1 numpy==2.4.6"' in text
 

@@ -104,3 +104,69 @@ def test_overview_says_running_stopped_starting_failed(tmp_path, monkeypatch):
     states = {s.model: s.state for s in services.overview(Settings(), registry)}
     assert states == {"up": "running", "down": "stopped", "booting": "starting", "crashed": "failed",
                       "sick": "failed"}
+
+
+OLD_SCHEMA = """
+CREATE TABLE IF NOT EXISTS models (
+    name        TEXT PRIMARY KEY,
+    created_at  REAL NOT NULL,
+    port        INTEGER
+);
+CREATE TABLE IF NOT EXISTS versions (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    model           TEXT NOT NULL REFERENCES models(name),
+    version         TEXT NOT NULL,
+    image_id        TEXT NOT NULL,
+    tag             TEXT NOT NULL,
+    model_sha256    TEXT NOT NULL,
+    sklearn_version TEXT,
+    python          TEXT,
+    requirements    TEXT NOT NULL,
+    reference       TEXT,
+    built_at        REAL NOT NULL,
+    info            TEXT NOT NULL,
+    UNIQUE (model, version)
+);
+"""
+
+
+@pytest.mark.parametrize("with_api_key", [False, True])
+def test_a_registry_made_by_earlier_deskml_opens_and_is_upgraded(tmp_path, with_api_key):
+    """The schema of DeskML before migrations (with and without the LAN key column):
+    it opens, its models and versions are all there, and it gains the new tables."""
+    import sqlite3
+
+    from deskml.core.registry.migrations import LATEST
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(OLD_SCHEMA + ("ALTER TABLE models ADD COLUMN api_key TEXT;" if with_api_key else ""))
+    db.execute("INSERT INTO models (name, created_at, port) VALUES ('shop', 1.0, 8601)")
+    db.execute("INSERT INTO versions (model, version, image_id, tag, model_sha256, requirements, built_at, info) "
+               "VALUES ('shop', '1', 'sha256:x', 'deskml/shop:1', '00', '[]', 2.0, '{}')")
+    db.commit()
+    db.close()
+    reg = Registry(path)
+    assert reg.models() == ["shop"] and reg.get("shop").tag == "deskml/shop:1" and reg.port("shop") == 8601
+    assert reg.desired("shop")[0] == "stopped" and reg.settings("shop") == {}
+    reg.update_settings("shop", masked_inputs=["age"])
+    reg.add_event("shop", "started")
+    assert reg.settings("shop") == {"masked_inputs": ["age"]} and reg.events("shop")[0]["kind"] == "started"
+    assert reg.api_key("shop", create=True)
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == LATEST
+    Registry(path)  # opening again changes nothing
+    assert sqlite3.connect(path).execute("SELECT count(*) FROM versions").fetchone()[0] == 1
+
+
+def test_a_registry_from_a_newer_deskml_is_refused_not_damaged(tmp_path):
+    import sqlite3
+
+    from deskml.core.errors import UsageError
+
+    path = tmp_path / "new.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+    with pytest.raises(UsageError, match="made by a newer DeskML"):
+        Registry(path)

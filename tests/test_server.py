@@ -89,10 +89,11 @@ def test_csv_scoring(server, demo, reference):
     r = requests.post(server + "/v1/predict/csv", data=data, headers={"content-type": "text/csv"})
     assert r.status_code == 200, r.text
     out = pd.read_csv(io.StringIO(r.text))
-    assert list(out.columns) == list(reference.columns) + ["prediction", "probability_no", "probability_yes"]
+    assert list(out.columns) == list(reference.columns) + ["prediction", "probability_no", "probability_yes",
+                                                           "prediction_id"]
     X = _rows(reference, len(reference))
     assert out["prediction"].tolist() == model.predict(X).tolist()
-    assert len(out) == 600
+    assert len(out) == 600 and out["prediction_id"].nunique() == 600
 
 
 BAD = [
@@ -168,18 +169,23 @@ def test_batcher_combines_waiting_requests(demo):
     from deskml.server.app import Batcher, Metrics
     from deskml.server.service import ModelService
 
+    from deskml.server.journal import Journal
+
     svc = ModelService(joblib.load(demo.model))
     calls = []
-    real = svc.predict
-    svc.predict = lambda cols: calls.append(len(next(iter(cols.values())))) or real(cols)
+    real = svc.predict_columns
+    svc.predict_columns = lambda cols: calls.append(len(next(iter(cols.values())))) or real(cols)
     metrics = Metrics()
-    batcher = Batcher(svc, metrics)
+    batcher = Batcher(svc, metrics, Journal("off", "m", "1", svc.names))
     row = svc.columns_from_named([svc.example_row()])
 
     async def go():
         answers = []
+
+        def finish(preds, proba, error):
+            return b"", lambda: answers.append(svc.answer(preds, proba))
         for _ in range(10):  # ten requests parsed in one loop turn
-            batcher.submit(row, 1, lambda result, error: answers.append(result))
+            batcher.submit(row, 1, finish)
         await asyncio.sleep(0)  # the turn ends: one predict call answers them all
         return answers
 

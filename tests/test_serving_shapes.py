@@ -111,7 +111,8 @@ def test_a_multi_output_model_answers_lists_of_numbers(multi):
     assert requests.get(url + "/v1/model").json()["outputs"]["n_outputs"] == 12
     scored = pd.read_csv(io.StringIO(requests.post(url + "/v1/predict/csv",
                                                    data=X.head(5).to_csv(index=False).encode()).text))
-    assert [c for c in scored.columns if c.startswith("prediction")] == [f"prediction_{k}" for k in range(1, 13)]
+    assert [c for c in scored.columns if c.startswith("prediction")] == [f"prediction_{k}" for k in range(1, 13)] + [
+        "prediction_id"]
     assert np.allclose(scored[[f"prediction_{k}" for k in range(1, 13)]].to_numpy(), model.predict(X.head(5)))
 
 

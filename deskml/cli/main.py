@@ -23,7 +23,8 @@ from pathlib import Path
 
 from ..core.errors import DeskMLError, ExitCode, NotFound, UsageError
 
-SUBCOMMANDS = ("inspect", "build", "run", "stop", "status", "logs", "predict", "score", "demo", "engine")
+SUBCOMMANDS = ("inspect", "build", "run", "stop", "status", "logs", "predict", "score", "monitor", "journal",
+               "alerts", "erase", "privacy", "resume", "demo", "engine")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="make the demo model and print where it is")
     demo.add_argument("--folder", default=None, help="where to put it (default: DeskML's data folder)")
+
+    from . import monitoring
+    monitoring.add_parsers(sub)
 
     eng = sub.add_parser("engine", help="check the container engine and DeskML's base image")
     eng.add_argument("--python", default="3.11", help="Python version of the base image to look for")
@@ -224,8 +228,12 @@ def _cmd_stop(args) -> int:
     from ..core import services
     from ..core.settings import load_settings
 
+    from ..core.registry import Registry
+
     settings, _ = load_settings()
-    print(f"Stopped {args.model}." if services.stop(settings, args.model) else f"{args.model} was not running.")
+    registry = Registry()
+    registry.get(args.model)
+    print(f"Stopped {args.model}." if services.stop(settings, args.model, registry) else f"{args.model} was not running.")
     return ExitCode.OK
 
 
@@ -233,15 +241,25 @@ def _cmd_status(args) -> int:
     from ..core import services
     from ..core.settings import load_settings
 
+    from dataclasses import asdict
+
+    from ..core.registry import Registry
+
     settings, _ = load_settings()
     items = services.all_services(settings)
+    models = services.overview(settings, Registry())
     if args.json:
-        print(json.dumps({"ok": True, "services": [r.to_dict() for r in items]}, indent=2))
-    elif not items:
-        print("No model is running. Start one with: deskml run NAME")
+        print(json.dumps({"ok": True, "services": [r.to_dict() for r in items],
+                          "models": [asdict(m) for m in models]}, indent=2))
+    elif not models:
+        print("No models yet. Package one with: deskml build FILE --name NAME")
     else:
-        for r in items:
-            print(f"{r.model:<24} version {r.version:<6} {r.state:<10} {r.health:<10} {r.url}")
+        width = min(28, max(len(m.model) for m in models))
+        for m in models:
+            version = m.running_version or m.version
+            print(f"{m.model:<{width}}  version {version:<6} {m.detail:<44} {m.url}".rstrip())
+        if not any(m.state == "running" for m in models):
+            print("No model is running. Start one with: deskml run NAME")
     return ExitCode.OK
 
 
@@ -345,13 +363,14 @@ def main(argv=None) -> int:
         from ..gui.app import run_app  # the window: Qt is imported only here
 
         return run_app(file=files[0] if files else None, demo=demo)
+    from . import monitoring
+
     args = _parser().parse_args(argv)
     as_json = getattr(args, "json", False)
     try:
         return {"inspect": _cmd_inspect, "build": _cmd_build, "run": _cmd_run, "stop": _cmd_stop,
                 "status": _cmd_status, "logs": _cmd_logs, "predict": _cmd_predict, "score": _cmd_score,
-                "demo": _cmd_demo,
-                "engine": _cmd_engine}[args.command](args)
+                "demo": _cmd_demo, "engine": _cmd_engine, **monitoring.COMMANDS}[args.command](args)
     except DeskMLError as err:
         if as_json:
             print(json.dumps({"ok": False, "error": err.to_dict()}, indent=2, ensure_ascii=False))

@@ -38,3 +38,166 @@ def probabilities(ax, probs: dict, title: str = "How sure the model is", text: s
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     style(ax, text, background)
+
+
+# -- monitoring: the same functions draw the Monitoring tab and the report -------------------
+
+PALETTE = ["#2f6fde", "#e07b39", "#3aa55d", "#c94f7c", "#8a63d2", "#d4a72c", "#4fb3bf", "#7f7f7f"]
+BAD = "#d9534f"
+
+
+def _times(ax, times, width):
+    """Bucket starts as dates on the x axis, labelled for the span they cover."""
+    import matplotlib.dates as mdates
+    from datetime import datetime
+
+    stamps = [datetime.fromtimestamp(t) for t in times]
+    span = (times[-1] - times[0]) if len(times) > 1 else width
+    fmt = "%H:%M" if span <= 2 * 86400 else "%d %b"
+    ax.xaxis.set_major_formatter(mdates.DateFormatter(fmt))
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=6))
+    return stamps
+
+
+def _span(ax, s):
+    """The whole time range on the x axis, whatever buckets hold data."""
+    from datetime import datetime
+
+    if s.times:
+        ax.set_xlim(datetime.fromtimestamp(s.times[0]), datetime.fromtimestamp(s.times[-1] + s.width))
+
+
+def _finish(ax, title, text, background, empty=False):
+    ax.set_title(title, fontsize=9, loc="left", color=text)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(labelsize=8)
+    style(ax, text, background)
+    if empty:
+        ax.text(0.5, 0.5, "no predictions in this time yet", transform=ax.transAxes, ha="center", va="center",
+                color=text, alpha=0.6, fontsize=9)
+
+
+def traffic_sparkline(ax, points, text="black", background="white"):
+    """A small line of predictions per bucket, no axes: the Overview's glance."""
+    ax.clear()
+    values = [n for _, n in points]
+    ax.fill_between(range(len(values)), values, color=ACCENT, alpha=0.25, linewidth=0)
+    ax.plot(range(len(values)), values, color=ACCENT, linewidth=1.2)
+    ax.set_xlim(0, max(len(values) - 1, 1))
+    ax.set_ylim(0, max(values + [1]) * 1.15)
+    ax.axis("off")
+    ax.figure.patch.set_facecolor(background)
+
+
+def requests_chart(ax, s, text="black", background="white"):
+    """Predictions (answered rows) per bucket."""
+    ax.clear()
+    stamps = _times(ax, s.times, s.width)
+    ax.bar(stamps, s.predictions, width=s.width / 86400 * 0.9, color=ACCENT, align="edge")
+    unit = {60: "minute", 300: "5 minutes", 3600: "hour", 86400: "day"}.get(s.width, f"{s.width // 60} minutes")
+    ax.set_ylabel(f"per {unit}", fontsize=8, color=text)
+    ax.yaxis.label.set_color(text)
+    _span(ax, s)
+    _finish(ax, "Predictions", text, background, empty=not any(s.predictions))
+
+
+def latency_chart(ax, s, text="black", background="white"):
+    """p50 and p95 of the time to answer, per bucket (milliseconds)."""
+    ax.clear()
+    stamps = _times(ax, s.times, s.width)
+    p50 = [v if v is not None else float("nan") for v in s.p50_ms]
+    p95 = [v if v is not None else float("nan") for v in s.p95_ms]
+    ax.plot(stamps, p95, color=PALETTE[1], linewidth=1.2, marker=".", markersize=3, label="95 % within")
+    ax.plot(stamps, p50, color=ACCENT, linewidth=1.2, marker=".", markersize=3, label="half within")
+    ax.set_ylabel("ms", fontsize=8, color=text)
+    ax.yaxis.label.set_color(text)
+    ax.set_ylim(bottom=0)
+    _span(ax, s)
+    empty = all(v != v for v in p50)  # all NaN
+    if not empty:
+        legend = ax.legend(fontsize=7, frameon=False, loc="upper left")
+        for t in legend.get_texts():
+            t.set_color(text)
+    _finish(ax, "Time to answer", text, background, empty=empty)
+
+
+def errors_chart(ax, s, text="black", background="white"):
+    """Refused requests per bucket, stacked by kind."""
+    ax.clear()
+    stamps = _times(ax, s.times, s.width)
+    bottom = [0] * len(stamps)
+    for i, (kind, counts) in enumerate(sorted(s.errors.items())):
+        ax.bar(stamps, counts, bottom=bottom, width=s.width / 86400 * 0.9, align="edge",
+               color=BAD if kind == "the model failed" else PALETTE[(i + 1) % len(PALETTE)], label=kind)
+        bottom = [b + c for b, c in zip(bottom, counts)]
+    if s.errors:
+        legend = ax.legend(fontsize=7, frameon=False, loc="upper left")
+        for t in legend.get_texts():
+            t.set_color(text)
+    ax.set_ylim(bottom=0)
+    _span(ax, s)
+    _finish(ax, "Errors", text, background)
+    if not s.errors:
+        ax.text(0.5, 0.5, "no errors", transform=ax.transAxes, ha="center", va="center", color=text, alpha=0.6,
+                fontsize=9)
+
+
+def predictions_chart(ax, s, text="black", background="white", top: int = 6):
+    """What the model predicts over time: the share of each class (a classifier), or the
+    middle and the 10-90 % band of the values (a regression)."""
+    ax.clear()
+    stamps = _times(ax, s.times, s.width)
+    if s.classes:
+        totals = [sum(c[i] for c in s.classes.values()) for i in range(len(stamps))]
+        ranked = sorted(s.classes, key=lambda k: -sum(s.classes[k]))
+        shown, rest = ranked[:top], ranked[top:]
+        layers = [[c / t if t else 0 for c, t in zip(s.classes[k], totals)] for k in shown]
+        labels = [str(k) for k in shown]
+        if rest:
+            layers.append([sum(s.classes[k][i] for k in rest) / t if t else 0 for i, t in enumerate(totals)])
+            labels.append(f"{len(rest)} others")
+        bottom = [0.0] * len(stamps)
+        for layer, label, color in zip(layers, labels, PALETTE):  # stacked bars: a bucket without answers stays empty
+            ax.bar(stamps, layer, bottom=bottom, width=s.width / 86400 * 0.9, align="edge", color=color,
+                   label=label)
+            bottom = [b + v for b, v in zip(bottom, layer)]
+        ax.set_ylim(0, 1)
+        ax.yaxis.set_major_formatter(__import__("matplotlib.ticker", fromlist=["PercentFormatter"]).PercentFormatter(1))
+        legend = ax.legend(fontsize=7, frameon=False, loc="upper left", ncol=min(3, len(labels)))
+        for t in legend.get_texts():
+            t.set_color(text)
+        _span(ax, s)
+        _finish(ax, "What it predicts (share of each answer)", text, background, empty=not any(totals))
+    elif s.band:
+        nan = float("nan")
+        lo = [v if v is not None else nan for v in s.band["p10"]]
+        mid = [v if v is not None else nan for v in s.band["p50"]]
+        hi = [v if v is not None else nan for v in s.band["p90"]]
+        ax.fill_between(stamps, lo, hi, color=ACCENT, alpha=0.25, linewidth=0, label="80 % of the values")
+        ax.plot(stamps, mid, color=ACCENT, linewidth=1.2, marker=".", markersize=3, label="middle value")
+        legend = ax.legend(fontsize=7, frameon=False, loc="upper left")
+        for t in legend.get_texts():
+            t.set_color(text)
+        _span(ax, s)
+        _finish(ax, "What it predicts (values)", text, background)
+    else:
+        _finish(ax, "What it predicts", text, background, empty=True)
+
+
+def render(draw, width_px: int, height_px: int, dpi: float = 96.0, text="black", background="white",
+           rows: int = 1, cols: int = 1) -> tuple[bytes, int, int]:
+    """Draw into an image without a screen (any thread): ``draw(axes)`` gets the list of axes.
+    Returns (RGBA bytes, width, height) for the app to show."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(fig)
+    fig.patch.set_facecolor(background)
+    axes = [fig.add_subplot(rows, cols, i + 1) for i in range(rows * cols)]
+    draw(axes)
+    fig.canvas.draw()
+    buf = fig.canvas.buffer_rgba()
+    w, h = fig.canvas.get_width_height()
+    return bytes(buf), w, h

@@ -43,3 +43,30 @@ def slug(text: str) -> str:
     """A name safe for image tags, container names and folder names."""
     s = re.sub(r"[^a-z0-9_.-]+", "-", str(text).lower()).strip("-.")
     return s[:100] or "model"
+
+
+def model_folder(model: str) -> Path:
+    """A model's own folder in the data folder: its local versions, its reference data, its
+    prediction journal."""
+    d = data_dir() / "models" / slug(model)
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def version_folder(model: str, version: str) -> Path:
+    d = model_folder(model) / slug(version)
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def keep_reference(model: str, version: str, reference) -> str | None:
+    """The reference data given when a version was made, copied beside the version (the
+    baseline its drift is measured against: a file the user later moves is no loss)."""
+    import shutil
+
+    if not reference:
+        return None
+    src = Path(reference).expanduser()
+    dst = version_folder(model, version) / ("reference" + src.suffix.lower())
+    shutil.copyfile(src, dst)
+    return str(dst)

@@ -26,6 +26,10 @@ class Settings:
     network: str = "auto"                  # "auto": the host's network on Linux engines; "published": always a proxy port
     load_timeout_s: float = 60.0
     load_memory_gb: float = 0.0            # 0: automatic (3 GB + 10x the file size)
+    journal_max_mb: float = 1024.0         # every file of a model's prediction journal together, at most
+    journal_raw_days: float = 90.0         # predictions kept one by one this long; their sums stay after
+    keep_in_tray: bool = True              # closing the window while models run keeps DeskML in the tray
+    notifications: bool = True             # serious alerts also as a desktop notification
 
     def validate(self) -> "Settings":
         if "{python}" not in self.base_image and ":" not in self.base_image:
@@ -50,6 +54,12 @@ class Settings:
                                 "Choose between 1 and 3600 seconds.")
         if float(self.load_memory_gb) < 0:
             raise SettingsError("The memory limit cannot be negative.", "Use 0 for automatic.")
+        if not (10 <= float(self.journal_max_mb) <= 10_000_000):
+            raise SettingsError(f"The journal's size limit of {self.journal_max_mb} MB is out of range.",
+                                "Choose at least 10 MB (1024 MB keeps about three million predictions).")
+        if not (1 <= float(self.journal_raw_days) <= 36500):
+            raise SettingsError(f"Keeping predictions for {self.journal_raw_days} days is out of range.",
+                                "Choose between 1 and 36500 days; totals per minute and hour stay longer.")
         return self
 
     def base_image_for(self, python: str) -> str:

@@ -22,7 +22,9 @@ def run_app(file: str | None = None, demo: bool = False) -> int:
     app.setApplicationName("DeskML")
     app.setOrganizationName("DeskML")
     app.setWindowIcon(icon("deskml"))
+    app.setQuitOnLastWindowClosed(False)  # closing the window may leave DeskML in the tray; Quit ends it
     window = MainWindow()
+    window.closed_for_good.connect(app.quit)
     window.show()
     if file:
         QTimer.singleShot(0, lambda: window.open_file(Path(file).expanduser()))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Signal
+from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QProgressBar, QPushButton,
                                QScrollArea, QVBoxLayout, QWidget)
@@ -40,6 +40,8 @@ MAX_RECENT = 8
 
 class MainWindow(QMainWindow):
     inspection_finished = Signal(object)   # ModelInfo or DeskMLError: for tests and later pages
+    welcomed = Signal()                    # models left running are back; what happened meanwhile is shown
+    closed_for_good = Signal()             # the window closed (not into the tray): the app ends
 
     def __init__(self, demo_provider=None):
         super().__init__()
@@ -83,6 +85,8 @@ class MainWindow(QMainWindow):
 
         self.message = MessageBanner()
         self.message.hide()
+        self.alert_banner = MessageBanner()   # alerts, and what happened while the app was closed
+        self.alert_banner.hide()
         self.report = ModelReport()
         self.report.hide()
         self.deploy_button = QPushButton("Package and start…")
@@ -107,6 +111,7 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(page)
         layout.setContentsMargins(28, 24, 28, 24)
         layout.setSpacing(14)
+        layout.addWidget(self.alert_banner)
         layout.addWidget(title)
         layout.addWidget(subtitle)
         layout.addWidget(self.drop_zone)
@@ -127,6 +132,18 @@ class MainWindow(QMainWindow):
         self._build_menu()
         self.statusBar().showMessage("Ready")
         self.models.start()
+        from .watcher import AlertWatcher, Tray
+
+        self.tray = Tray(self)
+        self.tray.open_requested.connect(self.bring_back)
+        self.tray.quit_requested.connect(self.quit)
+        self.tray.show()
+        self.watcher = AlertWatcher(_settings, _registry, self)
+        self.watcher.alerted.connect(self.show_alerts)
+        self.watcher.start()
+        self._quitting = False
+        self._welcome_worker = None
+        QTimer.singleShot(0, self.welcome_back)
 
     # -- menu --------------------------------------------------------------
     def _build_menu(self):
@@ -301,11 +318,78 @@ class MainWindow(QMainWindow):
         dash.activateWindow()
         return dash
 
+    # -- alerts, the tray, and what happened while the app was closed ------------------------
+    def show_alerts(self, fired: list):
+        """New alerts: a banner on the home page (always), a desktop notification (serious ones)."""
+        a = fired[-1]
+        more = f" (and {len(fired) - 1} more)" if len(fired) > 1 else ""
+        self.alert_banner.show_message(f"{a['headline']}{more}", a["what_to_do"],
+                                       level="error" if a["severity"] == "serious" else "warning",
+                                       action=("Open the model", lambda: self.open_dashboard(a["model"])))
+        enabled = _settings().notifications
+        for alert in fired:
+            self.tray.notify(alert, enabled)
+        self.models.refresh()
+
+    def welcome_back(self):
+        """Start again what the user left running, and say what happened while the app was closed."""
+        import time as _time
+
+        closed = self.settings.value("last_closed_at", None)
+        since = float(closed) if closed not in (None, "") else None
+
+        def job(settings, registry):
+            from ..core import services
+            from ..core.monitoring import meanwhile
+
+            lines = meanwhile.since(settings, registry, since) if since else []
+            services.resume(settings, registry)
+            return lines
+        self.settings.setValue("last_closed_at", "")
+        self._welcome_started = _time.time()
+        self._welcome_worker = workers.start(job, _settings(), _registry(), on_done=lambda lines: self._welcome(
+            since, lines), on_error=lambda exc: None, on_finished=self._welcomed)
+
+    def _welcome(self, since, lines):
+        if lines:
+            from ..core.monitoring.meanwhile import headline
+            self.alert_banner.show_message(headline(since, lines), "\n".join(lines), level="info")
+        self.models.refresh()
+
+    def _welcomed(self):
+        self._welcome_worker = None
+        self.welcomed.emit()
+
+    def bring_back(self):
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def quit(self):
+        self._quitting = True
+        self.close()
+
     def closeEvent(self, event):
+        import time as _time
+
+        from PySide6.QtWidgets import QSystemTrayIcon
+
+        running = any(s.state in ("running", "starting") for s in self.models._last)
+        if (not self._quitting and running and _settings().keep_in_tray
+                and QSystemTrayIcon.isSystemTrayAvailable()):
+            self.hide()  # the models keep running either way; the tray keeps the alerts coming
+            self.tray.showMessage("DeskML", "DeskML keeps watching your models from here.", QSystemTrayIcon.Information,
+                                  5000)
+            event.ignore()
+            return
+        self.settings.setValue("last_closed_at", str(_time.time()))
         self.models.timer.stop()
+        self.watcher.stop()
+        self.tray.hide()
         for dash in self.dashboards.values():
             dash.close()
         super().closeEvent(event)
+        self.closed_for_good.emit()
 
     def _show_error(self, exc: Exception):
         if isinstance(exc, NeedsCode):

@@ -1,4 +1,5 @@
-"""Settings: the container engine, base images, default port, network, data folder.
+"""Settings: the container engine, base images, default port, network, data folder, the
+prediction journal's limits, the tray and notifications.
 
 Saved by the core (``settings.json``); a bad value is explained inline and
 nothing is saved until every value is right.
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout)
 
 from ..core.runtimes import engine as core_engine
@@ -47,6 +48,21 @@ class SettingsDialog(QDialog):
         self.folder_edit.setPlaceholderText("the usual place on this computer")
         self.folder_button = QPushButton("Choose…")
         self.folder_button.clicked.connect(self.choose_folder)
+        self.journal_mb = QSpinBox()
+        self.journal_mb.setRange(10, 10_000_000)
+        self.journal_mb.setSuffix(" MB per model")
+        self.journal_mb.setValue(int(s.journal_max_mb))
+        self.journal_mb.setToolTip("Every file of a model's journal together. Over it, the oldest single "
+                                   "predictions are summarised: totals per minute and hour stay.")
+        self.journal_days = QSpinBox()
+        self.journal_days.setRange(1, 36500)
+        self.journal_days.setSuffix(" days")
+        self.journal_days.setValue(int(s.journal_raw_days))
+        self.journal_days.setToolTip("How long single predictions are kept; their totals stay longer.")
+        self.tray_box = QCheckBox("Keep DeskML in the tray when the window closes while models run")
+        self.tray_box.setChecked(bool(s.keep_in_tray))
+        self.notify_box = QCheckBox("Show serious alerts as desktop notifications")
+        self.notify_box.setChecked(bool(s.notifications))
         self.message = MessageBanner()
         self.message.hide()
         if warning:
@@ -65,6 +81,10 @@ class SettingsDialog(QDialog):
         form.addRow("First port for models", self.port_spin)
         form.addRow("How models are reached", self.network_box)
         form.addRow("Data folder", folder_row)
+        form.addRow("Prediction journal, at most", self.journal_mb)
+        form.addRow("Single predictions kept for", self.journal_days)
+        form.addRow("", self.tray_box)
+        form.addRow("", self.notify_box)
         self.buttons = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Cancel)
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
@@ -78,7 +98,9 @@ class SettingsDialog(QDialog):
         return dataclasses.replace(
             self.settings, docker_host=self.engine_edit.text().strip(),
             base_image=self.base_edit.text().strip() or DEFAULT_BASE_IMAGE, default_port=self.port_spin.value(),
-            network=self.network_box.currentData(), data_folder=self.folder_edit.text().strip())
+            network=self.network_box.currentData(), data_folder=self.folder_edit.text().strip(),
+            journal_max_mb=float(self.journal_mb.value()), journal_raw_days=float(self.journal_days.value()),
+            keep_in_tray=self.tray_box.isChecked(), notifications=self.notify_box.isChecked())
 
     def save(self):
         try:

@@ -76,6 +76,9 @@ def parse_args(argv=None):
     ap.add_argument("--code-dir", default=None, help="folder with the model author's .py files")
     ap.add_argument("--skops-trusted", default=None, metavar="TYPES.json",
                     help="the types a .skops file may use, as accepted by DeskML's policy")
+    ap.add_argument("--journal", default=os.environ.get(contract.ENV_JOURNAL, "off"), metavar="FOLDER|-|off",
+                    help="keep the prediction journal in FOLDER (read by DeskML on the host), on standard output, "
+                         "or not at all")
     ap.add_argument("--api-key-env", default=contract.ENV_API_KEY,
                     help="environment variable holding the API key (required when not on 127.0.0.1)")
     return ap.parse_args(argv)
@@ -116,10 +119,13 @@ def prepare(args, api_key=None, load=None):
     except Exception as exc:
         raise StartFailed("load", exc) from None
     from .app import App
+    from .journal import Journal
     from .service import ModelService
 
     try:
-        app = App(ModelService(model, args.name, args.version), api_key=api_key)
+        service = ModelService(model, args.name, args.version)
+        journal = Journal.open(args.journal, args.name, args.version, service.names, service.classes, service.task)
+        app = App(service, api_key=api_key, journal=journal)
     except Exception as exc:
         raise StartFailed("describe", exc) from None
     try:

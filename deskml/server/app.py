@@ -15,32 +15,39 @@ import time
 from . import contract
 from .batching import Batcher
 from .csv_stream import predict_csv
+from .journal import Journal, source_of
 from .jsonio import dumps, loads
 from .metrics import Metrics
 from .openapi import docs_page, openapi
 from .service import ClientError
 
 MAX_BODY = 20 * 1024 * 1024          # JSON requests
+#: the routes whose answers (and refusals) go into the journal, with their default source
+PREDICT_PATHS = {"/v1/predict": "api", "/v1/predict/csv": "csv"}
 
 
 class App:
     """Routes, checks and answers; the HTTP server (``http.py``) calls ``handle``."""
 
-    def __init__(self, service, api_key=None, model_sha256=None):
+    def __init__(self, service, api_key=None, model_sha256=None, journal=None):
         self.service = service
         self.api_key = api_key.encode() if api_key else None
         self.sha256 = model_sha256
         self.metrics = Metrics()
-        self.batcher = Batcher(service, self.metrics)
+        # the journal also gives the prediction ids; kept 'off', it writes nothing
+        self.journal = journal or Journal("off", service.name, service.version, service.names, service.classes,
+                                          task=service.task)
+        self.journaling = self.journal.where != "off"
+        self.batcher = Batcher(service, self.metrics, self.journal)
         self.ready = False
         self.self_test = "not run"
         self.started = time.time()
         self._describe()
-        self._ids = 0
         self.routes = {
             ("GET", contract.HEALTH_PATH): self.health,
             ("GET", "/v1/model"): self.model_info,
             ("POST", "/v1/predict"): self.predict,
+            ("POST", "/v1/journal/rotate"): self.rotate_journal,
             ("GET", "/metrics"): self.prometheus,
             ("GET", "/openapi.json"): self.openapi,
             ("GET", "/docs"): self.docs,
@@ -88,9 +95,19 @@ class App:
                 raise ClientError(401, "this service needs an API key: send it as 'Authorization: Bearer KEY'")
             handler(req)
         except ClientError as err:
+            self._refused(req, err.status, err.message, err.input, err.row)
             req.respond(err.status, dumps(err.to_dict()))
         except Exception as exc:  # a bug or a model failure: 500, and the server keeps going
-            req.respond(500, _failure(exc))
+            body = _failure(exc)
+            self._refused(req, 500, loads(body)["error"]["message"])
+            req.respond(500, body)
+
+    def _refused(self, req, status, message, input_name=None, row=None):
+        """A refused prediction request goes into the journal too, with its status and reason."""
+        if self.journaling and req.path in PREDICT_PATHS:
+            line = self.journal.refused(time.time(), source_of(req, PREDICT_PATHS[req.path]),
+                                        (time.perf_counter() - req.t0) * 1000, status, message, input_name, row)
+            self.journal.write(line, 1)
 
     async def handle_stream(self, req):
         req.endpoint = req.path
@@ -99,11 +116,13 @@ class App:
                 raise ClientError(401, "this service needs an API key: send it as 'Authorization: Bearer KEY'")
             await self.predict_csv(req)
         except ClientError as err:
+            self._refused(req, err.status, err.message, err.input, err.row)
             if req.started:
                 req.abort_stream(err.status, b"\n#DESKML-ERROR " + dumps(err.to_dict()) + b"\n")
             else:
                 req.respond(err.status, dumps(err.to_dict()))
         except Exception as exc:
+            self._refused(req, 500, f"the model failed: {type(exc).__name__}: {exc}")
             if req.started:
                 req.abort_stream(500, b"\n#DESKML-ERROR " + _failure(exc) + b"\n")
             else:
@@ -113,6 +132,7 @@ class App:
         req.endpoint = req.path if req.path in self.paths else "other"
         err = ClientError(413, f"the request is too large (over {MAX_BODY // (1024 * 1024)} MB); "
                                "send large batches as CSV to /v1/predict/csv")
+        self._refused(req, 413, err.message)
         req.respond(413, dumps(err.to_dict()))
 
     def finished(self, req, status):
@@ -127,7 +147,12 @@ class App:
             req.respond(503, dumps({"status": "starting"}))
             return
         req.respond(200, dumps({"status": "ok", "model": self.service.name, "version": self.service.version,
-                                "self_test": self.self_test, "uptime_s": round(time.time() - self.started, 1)}))
+                                "self_test": self.self_test, "uptime_s": round(time.time() - self.started, 1),
+                                "journal": self.journal.state() if self.journaling else None}))
+
+    def rotate_journal(self, req):
+        """Start a new journal file now, so that the host can take the old one whole."""
+        req.respond(200, dumps({"file": self.journal.rotate() if self.journaling else None}))
 
     def model_info(self, req):
         req.respond(200, self._info)
@@ -162,21 +187,32 @@ class App:
         else:
             cols = self.service.columns_from_positional(doc["instances"])
         n = len(next(iter(cols.values()))) if cols else 0
-        version = self.service.version
+        service, journal, journaling = self.service, self.journal, self.journaling
+        source = source_of(req, "api")
 
-        def done(result, error):
+        def finish(preds, proba, error):
+            """The journal line and the sending of this request's answer (the batcher writes
+            the lines of a whole batch first, then sends the answers)."""
+            now = time.time()
+            ms = (time.perf_counter() - req.t0) * 1000
             if error is not None:
-                req.respond(500, _failure(error))
-                return
-            first = self._ids
-            self._ids += n
-            result["model_version"] = version
-            result["ids"] = [f"{version}-{first + i}" for i in range(n)]
-            req.respond(200, dumps(result))
-        self.batcher.submit(cols, n, done)
+                body = _failure(error)
+                line = (journal.refused(now, source, ms, 500, loads(body)["error"]["message"])
+                        if journaling else b"")
+                return line, lambda: req.respond(500, body)
+            predictions, rows = service.plain(preds, proba)
+            first = journal.take(n)
+            line = journal.predictions(first, n, now, source, ms, cols, predictions, rows) if journaling else b""
+            answer = service.answer_of(predictions, rows)
+            answer["model_version"] = service.version
+            answer["ids"] = journal.ids(first, n)
+            body = dumps(answer)
+            return line, lambda: req.respond(200, body)
+        self.batcher.submit(cols, n, finish)
 
     async def predict_csv(self, req):
-        await predict_csv(req, self.service, self.batcher.pool, self.metrics)
+        await predict_csv(req, self.service, self.batcher.pool, self.metrics, self.journal, self.journaling,
+                          source_of(req, "csv"))
 
 
 def _failure(exc):

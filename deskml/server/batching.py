@@ -10,19 +10,25 @@ class Batcher:
     callback scheduled with ``call_soon`` predicts them all at once, in the loop
     (no thread hop, no future for a lone request). While it predicts, new
     requests wait in the sockets and are read, together, in the next turn: the
-    next batch. Each request gets ``done(result, error)`` called.
+    next batch.
+
+    Each request gives ``finish(preds, proba, error)``, which returns its journal
+    line and a function that sends its answer. The lines of the whole batch are
+    written with one write, and only then are the answers sent: what a client was
+    told is always on the disk first.
     """
 
-    def __init__(self, service, metrics, max_rows=4096):
+    def __init__(self, service, metrics, journal, max_rows=4096):
         self.service = service
         self.metrics = metrics
+        self.journal = journal
         self.max_rows = max_rows
         self.pending = []
         self.scheduled = False
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="predict")  # big CSV chunks
 
-    def submit(self, cols, n, done):
-        self.pending.append((cols, n, done))
+    def submit(self, cols, n, finish):
+        self.pending.append((cols, n, finish))
         if not self.scheduled:
             self.scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
@@ -43,25 +49,36 @@ class Batcher:
             for item in items:
                 self._predict_batch([item], item[1])
             return
-        if len(items) == 1:
-            merged = items[0][0]
-        else:
-            merged = {k: [] for k in items[0][0]}
-            for cols, _, _ in items:
-                for k, v in cols.items():
-                    merged[k].extend(v)
+        merged = items[0][0] if len(items) == 1 else {k: _concat([cols[k] for cols, _, _ in items]) for k in keys}
         try:
-            result = self.service.predict(merged)
+            preds, proba = self.service.predict_columns(merged)
         except Exception as exc:  # the model failed on valid input: tell every waiting request
-            for _, _, done in items:
-                done(None, exc)
+            self._answer([finish(None, None, exc) for _, _, finish in items], rows)
             return
         self.metrics.batches += 1
         self.metrics.rows += rows
         if len(items) == 1:
-            items[0][2](result, None)
+            self._answer([items[0][2](preds, proba, None)], rows)
             return
-        start = 0
-        for _, n, done in items:
-            done({k: v[start:start + n] for k, v in result.items()}, None)
+        out, start = [], 0
+        for _, n, finish in items:
+            out.append(finish(preds[start:start + n], None if proba is None else proba[start:start + n], None))
             start += n
+        self._answer(out, rows)
+
+    def _answer(self, finished, rows):
+        """Journal first (one write for the whole batch), then the answers."""
+        self.journal.write(b"".join(line for line, _ in finished), rows)
+        for _, send in finished:
+            send()
+
+
+def _concat(parts):
+    import numpy as np
+
+    if all(isinstance(p, list) for p in parts):
+        out = []
+        for p in parts:
+            out.extend(p)
+        return out
+    return np.concatenate([np.asarray(p, dtype=object if isinstance(p, list) else None) for p in parts])

@@ -21,11 +21,21 @@ EXIT_START_FAILED = 3
 #: Beside a .skops model: the types its service may load (those DeskML's policy accepted).
 SKOPS_TRUSTED_FILE = "trusted-types.json"
 
+#: The prediction journal (see journal.py): the format of its lines, when a file is full and
+#: the next begins, and where a container finds its folder (the host's, mounted).
+JOURNAL_FORMAT = 1
+JOURNAL_ROTATE_BYTES = 64 << 20
+JOURNAL_MOUNT = "/journal"
+#: Answers of the prediction routes carry the prediction ids; the app says where a
+#: request comes from ("form", "batch") in this header.
+SOURCE_HEADER = "x-deskml-source"
+
 # -- the service's environment ------------------------------------------------------------
 ENV_HOST = "DESKML_HOST"                # where to listen (127.0.0.1 unless the user opted in)
 ENV_PORT = "DESKML_PORT"
 ENV_API_KEY = "DESKML_API_KEY"          # required to listen beyond this computer
 ENV_IN_CONTAINER = "DESKML_IN_CONTAINER"
+ENV_JOURNAL = "DESKML_JOURNAL"          # a folder, "-" (standard output) or "off"
 
 # -- labels on images and containers ----------------------------------------------------------
 LABEL_MODEL = "io.deskml.model.name"

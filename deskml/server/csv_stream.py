@@ -8,14 +8,17 @@ import asyncio
 import csv
 import io
 import re
+import time
 
 from .service import ClientError
 
 CSV_CHUNK_ROWS = 20_000
+ID_COLUMN = "prediction_id"  # the last column of a scored CSV: to join real outcomes later
 
 
-async def predict_csv(req, svc, pool, metrics):
-    """CSV in, the same CSV with prediction columns out, chunk by chunk."""
+async def predict_csv(req, svc, pool, metrics, journal, journaling, source):
+    """CSV in, the same CSV with prediction columns (and each row's prediction id) out, chunk
+    by chunk; each chunk is journaled before it is sent."""
     reader = _CsvChunks(req.stream)
     header = await reader.header()
     if header is None:
@@ -30,13 +33,21 @@ async def predict_csv(req, svc, pool, metrics):
     if missing:
         raise ClientError(422, f"the CSV has no column '{missing[0]}' (it needs: {', '.join(svc.required)})",
                           missing[0])
-    extra_cols = answer_columns(svc)
+    extra_cols = answer_columns(svc) + [ID_COLUMN]
     loop = asyncio.get_running_loop()
     row0 = 0
     async for lines in reader.chunks(CSV_CHUNK_ROWS):
-        X = svc.check_frame(_parse_csv(header, lines, names), row0)
+        t0 = time.perf_counter()
+        X, cols = svc.check_frame(_parse_csv(header, lines, names), row0)
         preds, proba = await loop.run_in_executor(pool, svc.predict_arrays, X)
-        extra = _extra_lines(preds, proba)
+        n = len(lines)
+        first = journal.take(n)
+        ids = journal.ids(first, n)
+        extra = _extra_lines(preds, proba, ids)
+        if journaling:
+            predictions, rows = svc.plain(preds, proba)
+            journal.write(journal.predictions(first, n, time.time(), source, (time.perf_counter() - t0) * 1000,
+                                              cols, predictions, rows), n)
         out = io.StringIO()
         if not req.started:
             out.write(header.rstrip("\r\n") + "," + ",".join(extra_cols) + "\n")
@@ -47,8 +58,8 @@ async def predict_csv(req, svc, pool, metrics):
         if not req.started:
             req.start_stream(200, b"text/csv; charset=utf-8")
         await req.send_chunk(out.getvalue().encode())
-        metrics.rows += len(lines)
-        row0 += len(lines)
+        metrics.rows += n
+        row0 += n
     if not req.started:
         raise ClientError(400, "the CSV has a header but no data rows")
     await req.end_stream(200)
@@ -66,8 +77,8 @@ def answer_columns(svc):
     return cols
 
 
-def _extra_lines(preds, proba):
-    """The prediction columns of a chunk as CSV text, one line per row."""
+def _extra_lines(preds, proba, ids):
+    """The prediction columns of a chunk, and the prediction ids, as CSV text, one line per row."""
     import pandas as pd
 
     if getattr(preds, "ndim", 1) == 2:
@@ -77,6 +88,7 @@ def _extra_lines(preds, proba):
     if proba is not None:
         for j in range(proba.shape[1]):
             cols[j] = proba[:, j].round(6)
+    cols["id"] = ids
     return records(pd.DataFrame(cols).to_csv(header=False, index=False, lineterminator="\n"))
 
 

@@ -58,6 +58,7 @@ class ModelService:
         kinds = {k[0]: k for k in self._kinds}
         self._slots = [kinds.get(n) for n in self.names]
         self.inputs_known = bool(self.names)
+        self._labels = None
         self.run_model = Predictor(model, self.has_proba)
 
     # -- schema ----------------------------------------------------------------
@@ -112,7 +113,9 @@ class ModelService:
         return value
 
     def columns_from_named(self, rows):
-        """Named rows -> {input name: [values]} in the model's order, checked."""
+        """Named rows -> {input name: values} in the model's order, checked. Column by column:
+        a whole column is checked at once, and only a column with a mistake is gone through
+        value by value, to name the input and the row."""
         if not self.inputs_known:
             raise ClientError(422, "this model's file does not name its inputs: send rows of numbers "
                                    'as {"instances": [[...], ...]}')
@@ -121,6 +124,23 @@ class ModelService:
         if len(rows) > MAX_ROWS:
             raise ClientError(413, f"too many rows in one request ({len(rows)}); the limit is {MAX_ROWS}: "
                                    "send a CSV to /v1/predict/csv for large batches")
+        n_required = len(self._required)
+        try:
+            cols = {name: [row[name] for row in rows] for name in self.required}
+            if any(len(row) != n_required for row in rows) and any(not self._known.issuperset(row)
+                                                                  for row in rows):
+                return self._named_row_by_row(rows)  # a name that is no input: say which
+        except (KeyError, TypeError):
+            return self._named_row_by_row(rows)  # a missing input, or a row that is not an object
+        for name, kind, cats in self._kinds:
+            checked = _check_column(kind, cats, cols[name])
+            if checked is None:
+                return self._named_row_by_row(rows)
+            cols[name] = checked
+        return cols
+
+    def _named_row_by_row(self, rows):
+        """The slow path: every value on its own, so the first mistake is named exactly."""
         cols = {n: [] for n in self.required}
         required, known, n_required = self._required, self._known, len(self._required)
         for r, row in enumerate(rows):
@@ -175,7 +195,7 @@ class ModelService:
         return pd.DataFrame(cols, columns=self.names)  # unused inputs: empty (NaN) columns
 
     def check_frame(self, df, row0=0):
-        """Check a parsed CSV chunk column by column; returns the model's input."""
+        """Check a parsed CSV chunk column by column: (the model's input, the checked columns)."""
         import numpy as np
         import pandas as pd
 
@@ -209,31 +229,47 @@ class ModelService:
                 out[name] = col
             else:
                 out[name] = col.fillna("").astype(str)
+        checked = {name: (col.to_numpy(dtype=float) if kind in ("number", "unknown") else col.tolist())
+                   for (name, kind, _), col in zip(self._kinds, out.values())}
         if self.positional:
             if len(self.names) == 1 and self.inputs[0]["kind"] == "text":
-                return out[self.names[0]].tolist()
+                return out[self.names[0]].tolist(), checked
             empty = np.full(len(df), np.nan)
-            return np.column_stack([out[n].to_numpy(dtype=float) if n in out else empty for n in self.names])
-        return pd.DataFrame(out, columns=self.names)
+            return np.column_stack([out[n].to_numpy(dtype=float) if n in out else empty for n in self.names]), checked
+        return pd.DataFrame(out, columns=self.names), checked
+
+    def predict_columns(self, cols):
+        """(predictions, probabilities or None) as arrays, for checked columns."""
+        return self.run_model(self.frame(cols))
 
     def predict(self, cols):
-        """Predictions (and class probabilities where available) for checked columns."""
-        return self.predict_input(self.frame(cols))
+        """The answer for checked columns: predictions, and class probabilities where available."""
+        return self.answer(*self.predict_columns(cols))
 
     def predict_arrays(self, X):
         """Raw predictions and probabilities (or None) for the model's input."""
         return self.run_model(X)
 
-    def predict_input(self, X):
-        preds, proba = self.run_model(X)
-        if getattr(preds, "ndim", 1) == 2:  # several values per row (a multi-output model)
-            out = {"predictions": [[_jsonable(v) for v in row] for row in preds]}
-        else:
-            out = {"predictions": [_jsonable(p) for p in preds]}
-        if proba is not None:
-            labels = [str(_jsonable(c)) for c in self.model.classes_]
-            out["probabilities"] = [dict(zip(labels, (round(float(p), 6) for p in row))) for row in proba]
+    def answer(self, preds, proba):
+        """The JSON answer for predictions and probabilities (arrays of the model's)."""
+        return self.answer_of(*self.plain(preds, proba))
+
+    def plain(self, preds, proba):
+        """(predictions, probability rows or None) as plain lists, rounded to 6 digits."""
+        return plain_predictions(preds), (None if proba is None else rounded(proba))
+
+    def answer_of(self, predictions, rows):
+        out = {"predictions": predictions}
+        if rows is not None:
+            labels = self.labels
+            out["probabilities"] = [dict(zip(labels, row)) for row in rows]
         return out
+
+    @property
+    def labels(self):
+        if self._labels is None:
+            self._labels = [str(_jsonable(c)) for c in self.model.classes_]
+        return self._labels
 
     def self_test(self):
         """Predict the example row once: the service is healthy only if this works.
@@ -249,6 +285,53 @@ class ModelService:
         first = result["predictions"][0]
         self.n_outputs = len(first) if isinstance(first, list) else 1
         return result
+
+
+def plain_predictions(preds):
+    """Predictions as plain JSON values: numbers, text, true/false; a list per row for a
+    multi-output model."""
+    kind = getattr(getattr(preds, "dtype", None), "kind", "O")
+    if kind in "biufU" and getattr(preds, "ndim", 1) in (1, 2):
+        return preds.tolist()  # C speed; a NaN stays NaN, which the encoder writes as null
+    if getattr(preds, "ndim", 1) == 2:
+        return [[_jsonable(v) for v in row] for row in preds]
+    return [_jsonable(p) for p in preds]
+
+
+def rounded(proba):
+    import numpy as np
+
+    return np.round(np.asarray(proba, dtype=float), 6).tolist()
+
+
+_NUMBER_TYPES = frozenset({int, float})
+
+
+def _check_column(kind, cats, values):
+    """A whole column checked at once: its values ready for the model, or None when one of
+    them is wrong (the row-by-row check then says which)."""
+    types = set(map(type, values))
+    if kind == "number":
+        if not types <= _NUMBER_TYPES:
+            return None
+        import numpy as np
+        try:
+            column = np.asarray(values, dtype=float)
+        except (OverflowError, ValueError):
+            return None
+        return column if np.isfinite(column).all() else None
+    if kind == "category":
+        if cats is None:
+            return values if types <= {str, int, float} else None
+        if bool in types and not _has_bool(cats):
+            return None
+        try:
+            return values if set(values) <= cats else None
+        except TypeError:  # a list or an object among the values
+            return None
+    if kind == "text":
+        return values if types == {str} else None
+    return None  # unknown kinds: value by value
 
 
 def _has_bool(cats):

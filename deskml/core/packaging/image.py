@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import BuildFailed
 from ..intake.inspection import copy_checked
+from ..paths import keep_reference
 from ...server.contract import SKOPS_TRUSTED_FILE
 from .dockerfile import dockerfile
 from .plan import BuildPlan, available_pythons, plan_build
@@ -70,7 +71,7 @@ def build_image(client, plan: BuildPlan, wheels: Path, cancel=lambda: False, lea
         yield BuildEvent(0, 1, "Sending the files to the container engine")
         step, total, image_id, log = 0, 1, None, []
         stream = client.api.build(path=str(ctx), tag=plan.tag, rm=True, forcerm=True, decode=True,
-                                  pull=False, labels={"io.deskml.managed": "true"})
+                                  pull=False)
         for chunk in stream:
             _stop_if(cancel)
             if "error" in chunk:
@@ -125,4 +126,4 @@ def package(client, registry, info, name: str, version: str | None, base_templat
     return registry.add_version(
         name, version, image_id=image_id, tag=plan.tag, model_sha256=info.sha256,
         sklearn_version=plan.sklearn_version, python=plan.python, requirements=plan.locked,
-        reference=str(Path(reference).resolve()) if reference else None, info=info.to_dict())
+        reference=keep_reference(name, version, reference), info=info.to_dict())

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ...server.contract import SKOPS_TRUSTED_FILE
 from ..intake.inspection import copy_checked
-from ..paths import data_dir, slug
+from ..paths import keep_reference, version_folder
 
 
 def record_local(registry, info, name: str, version: str | None, reference: str | None = None, code_files=()):
@@ -21,8 +21,7 @@ def record_local(registry, info, name: str, version: str | None, reference: str 
     import sklearn
 
     version = version or registry.next_version(name)
-    folder = data_dir() / "models" / slug(name) / slug(version)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = version_folder(name, version)
     model_copy = copy_checked(info.path, info.sha256, folder / Path(info.path).name)
     if info.skops_types:
         (folder / SKOPS_TRUSTED_FILE).write_text(json.dumps(info.skops_types))
@@ -35,4 +34,4 @@ def record_local(registry, info, name: str, version: str | None, reference: str 
         name, version, image_id="", tag="", model_sha256=info.sha256, sklearn_version=info.sklearn_version,
         python=f"{sys.version_info.major}.{sys.version_info.minor}",
         requirements=[f"scikit-learn=={sklearn.__version__}"],
-        reference=str(Path(reference).resolve()) if reference else None, info=stored)
+        reference=keep_reference(name, version, reference), info=stored)

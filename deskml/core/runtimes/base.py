@@ -25,6 +25,9 @@ class Running:
     container_id: str
     note: str = ""
     lan: bool = False   # reachable from the network (with an API key), not only this computer
+    restarts: int = 0   # times it was restarted after crashing
+    crashed_at: float | None = None   # when it last crashed
+    reason: str = ""    # why it last crashed, or why it was given up
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)

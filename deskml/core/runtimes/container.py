@@ -92,11 +92,38 @@ def find_container(client, model: str):
     return found[0] if found else None
 
 
+def journal_mount(client, kind: str | None, folder) -> dict:
+    """How a container writes the model's journal into ``folder`` on the host: the folder
+    mounted at contract.JOURNAL_MOUNT, and, where the engine runs containers on this very
+    computer, the service running as this computer's user (so its files are the user's,
+    and the folder need not be open to everyone). Engines in a VM (Docker Desktop, podman
+    machines) map the owner of shared folders themselves."""
+    import os
+
+    spec = {"volumes": {str(folder): {"bind": contract.JOURNAL_MOUNT, "mode": "rw,z"}},
+            "environment": {contract.ENV_JOURNAL: contract.JOURNAL_MOUNT}}
+    if not hasattr(os, "getuid") or not host_network_ok(client, kind):
+        return spec
+    try:
+        rootless = any("rootless" in str(o) for o in client.info().get("SecurityOptions") or [])
+    except Exception:
+        rootless = False
+    if kind == "Podman" and os.getuid() != 0:
+        spec.update(userns_mode="keep-id", user=f"{os.getuid()}:{os.getgid()}")
+    elif rootless:
+        spec["user"] = "0:0"  # rootless Docker: the container's root is this user
+    else:
+        spec["user"] = f"{os.getuid()}:{os.getgid()}"
+    return spec
+
+
 def run(client, registry: Registry, model: str, version: str | None = None, port: int | None = None,
-        default_port: int = 8600, timeout: float = 60.0, lan: bool = False, network: str = "auto") -> Running:
+        default_port: int = 8600, timeout: float = 60.0, lan: bool = False, network: str = "auto",
+        journal=None) -> Running:
     """Start the model's container. ``lan``: listen on every network interface, which
     requires an API key (made once per model, kept in the registry). ``network``:
-    "auto" (the host's network where that is this computer's) or "published"."""
+    "auto" (the host's network where that is this computer's) or "published".
+    ``journal``: the host folder its prediction journal goes to (None: no journal)."""
     v = registry.get(model, version)
     old = find_container(client, model)
     if old is not None:  # replace the model's container, keeping its port
@@ -110,6 +137,10 @@ def run(client, registry: Registry, model: str, version: str | None = None, port
         where = {"network_mode": "host"}
     else:
         where = {"ports": {f"{SERVER_PORT}/tcp": ("0.0.0.0" if lan else "127.0.0.1", chosen)}}
+    if journal is not None:
+        mount = journal_mount(client, kind, journal)
+        env.update(mount.pop("environment"))
+        where.update(mount)
     from docker.errors import APIError
 
     try:
@@ -162,10 +193,33 @@ def status_of(container, note: str = "") -> Running:
         # The engine has not judged yet, or never will (Podman without systemd runs no
         # health checks): ask the service itself.
         health = _probe(f"http://127.0.0.1:{port}", health)
+    restarts = int(attrs.get("RestartCount") or 0)
+    crashed_at, reason = None, ""
+    if restarts or run_state in ("exited", "dead"):
+        crashed_at = _epoch(state.get("FinishedAt"))
+        reason = ("it ran out of memory" if state.get("OOMKilled")
+                  else f"it exited with code {state.get('ExitCode')}" if state.get("ExitCode") is not None else "")
+    if run_state in ("exited", "dead") and state.get("ExitCode") not in (0, None):
+        run_state = "crashed"
     return Running(
         model=container.labels.get(LABEL, "?"), version=container.labels.get(contract.LABEL_VERSION, "?"),
         url=f"http://127.0.0.1:{port}", port=port, state=run_state, health=health,
-        container_id=container.id[:12], note=note, lan=container.labels.get(contract.LABEL_LAN) == "true")
+        container_id=container.id[:12], note=note, lan=container.labels.get(contract.LABEL_LAN) == "true",
+        restarts=restarts, crashed_at=crashed_at, reason=reason)
+
+
+def _epoch(text) -> float | None:
+    """Docker's times (RFC 3339 with nanoseconds) as seconds since 1970; None for 'never'."""
+    import re
+    from datetime import datetime
+
+    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$", text or "")
+    if not m or text.startswith("0001-"):
+        return None
+    zone = m.group(3) or "Z"
+    moment = datetime.fromisoformat(f"{m.group(1)}.{(m.group(2) or '0')[:6].ljust(6, '0')}"
+                                    + ("+00:00" if zone == "Z" else zone))
+    return moment.timestamp()
 
 
 def _probe(url: str, otherwise: str) -> str:

@@ -1,10 +1,13 @@
 """Run a model as a local process: the runtime for computers without a container engine.
 
-The same serving app as in the image (``python -m deskml.server``), started
-from this Python, so it uses this computer's scikit-learn (the version note at
-build time says when that differs from the file's). Each running model has a
-small state file (pid, port, version) in the data folder, so the command line
-and the app find it again.
+The same serving app as in the image, started from this Python (so it uses this
+computer's scikit-learn; the version note at build time says when that differs from
+the file's), with the model loaded through DeskML's restricted unpickler
+(``serve_local``). A keeper process (``supervise``) watches it and restarts it when it
+crashes, as an engine restarts a container; the model's state file in the data folder
+(keeper and service pids, port, version, restarts, the last crash and why) lets the
+command line and the app find it again, and ``resume`` starts the models the user
+left running after the computer restarted.
 """
 from __future__ import annotations
 
@@ -16,10 +19,11 @@ import sys
 import time
 from pathlib import Path
 
-from ..paths import data_dir, slug
 from ...server.contract import SKOPS_TRUSTED_FILE, START_FAILED
 from ..errors import ServiceUnhealthy
+from ..paths import data_dir, slug
 from .base import Running, choose_port, start_failure, wait_healthy
+from .supervise import read_state, write_state
 
 
 def _state_dir() -> Path:
@@ -47,33 +51,42 @@ def _alive(pid: int) -> bool:
 
 
 def run(registry, model: str, version: str | None = None, port: int | None = None,
-        default_port: int = 8600, timeout: float = 60.0) -> Running:
+        default_port: int = 8600, timeout: float = 60.0, journal=None) -> Running:
+    """Start the model's service under its keeper and wait until it answers its health check.
+    ``journal``: the folder its prediction journal goes to (None: no journal)."""
     v = registry.get(model, version)
     stop(model)
     chosen, note = choose_port(model, registry, port, default_port)
     log_path = data_dir() / "logs" / f"{_state_file(model).stem}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     root = str(Path(__file__).resolve().parents[3])
-    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    env = {"PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "deskml.core.runtimes.serve_local", *_loader_args(v), "--",
-           "--model", v.info["path"], "--name", model, "--version", v.version, "--port", str(chosen)]
+           "--model", v.info["path"], "--name", model, "--version", v.version, "--port", str(chosen),
+           "--journal", str(journal) if journal is not None else "off"]
     skops = Path(v.info["path"]).with_name(SKOPS_TRUSTED_FILE)
     if skops.exists():
         cmd += ["--skops-trusted", str(skops)]
     offset = log_path.stat().st_size if log_path.exists() else 0
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=env, start_new_session=True)
     registry.set_port(model, chosen)
     url = f"http://127.0.0.1:{chosen}"
-    state = {"model": model, "pid": proc.pid, "port": chosen, "version": v.version, "url": url, "log": str(log_path),
-             "started": time.time()}
-    _state_file(model).write_text(json.dumps(state))
+    state_path = _state_file(model)
+    write_state(state_path, {"model": model, "version": v.version, "port": chosen, "url": url, "log": str(log_path),
+                             "cmd": cmd, "env": env, "status": "starting", "restarts": 0, "pid": None,
+                             "started": time.time()})
+    keeper = subprocess.Popen([sys.executable, "-m", "deskml.core.runtimes.supervise", str(state_path)],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env={**os.environ, **env}, start_new_session=True)
+
+    def alive():
+        st = read_state(state_path) or {}
+        return keeper.poll() is None and st.get("status") in ("starting", "running") and not st.get("restarts")
+
     try:
-        wait_healthy(url, timeout, alive=lambda: proc.poll() is None)
+        wait_healthy(url, timeout, alive=alive)
     except ServiceUnhealthy as err:
-        crashed = proc.poll() is not None
+        crashed = not alive()
         stop(model)
         with open(log_path, "rb") as f:  # this start's lines only
             f.seek(offset)
@@ -82,8 +95,9 @@ def run(registry, model: str, version: str | None = None, port: int | None = Non
             raise start_failure(model, log) from None
         err.details = log[-3000:]
         raise
+    st = read_state(state_path) or {}
     return Running(model=model, version=v.version, url=url, port=chosen, state="running", health="healthy",
-                   container_id=f"pid {proc.pid}", note=note)
+                   container_id=f"pid {st.get('pid')}", note=note)
 
 
 def _loader_args(v) -> list[str]:
@@ -99,52 +113,76 @@ def _loader_args(v) -> list[str]:
     return args
 
 
+def _running(model: str, st: dict) -> Running:
+    """What a state file says, checked against the processes that really run."""
+    keeper_alive = bool(st.get("keeper")) and _alive(st["keeper"])
+    service_alive = bool(st.get("pid")) and _alive(st["pid"])
+    status = st.get("status")
+    if service_alive and status in ("running", "starting"):
+        state, health = "running", "healthy"
+    elif keeper_alive and status in ("restarting", "running", "starting"):
+        state, health = "restarting", "starting"
+    elif status == "gave-up":
+        state, health = "crashed", "unhealthy"
+    elif not keeper_alive and status in ("running", "restarting", "starting"):
+        state, health = "crashed", "none"  # the keeper itself is gone (the computer restarted)
+    else:
+        state, health = "stopped", "none"
+    return Running(model=st.get("model", model), version=st.get("version", "?"), url=st.get("url", ""),
+                   port=st.get("port", 0), state=state, health=health, container_id=f"pid {st.get('pid')}",
+                   restarts=int(st.get("restarts") or 0), crashed_at=st.get("crashed_at"),
+                   reason=st.get("reason") or "")
+
+
 def status() -> list[Running]:
     out = []
     for f in sorted(_state_dir().glob("*.json")):
-        try:
-            st = json.loads(f.read_text())
-        except ValueError:
-            continue
-        alive = _alive(st["pid"])
-        model = f.stem
-        out.append(Running(model=st.get("model", model), version=st["version"], url=st["url"], port=st["port"],
-                           state="running" if alive else "stopped", health="healthy" if alive else "none",
-                           container_id=f"pid {st['pid']}"))
+        st = read_state(f)
+        if st is not None:
+            out.append(_running(f.stem, st))
     return out
 
 
 def find(model: str) -> Running | None:
-    f = _state_file(model)
-    if not f.exists():
+    """The model's local service as it is now (running, restarting, crashed), or None."""
+    st = read_state(_state_file(model))
+    if st is None:
         return None
-    st = json.loads(f.read_text())
-    if not _alive(st["pid"]):
-        return None
-    return Running(model=model, version=st["version"], url=st["url"], port=st["port"], state="running",
-                   health="healthy", container_id=f"pid {st['pid']}")
+    r = _running(model, st)
+    return r if r.state in ("running", "restarting", "crashed") else None
 
 
 def stop(model: str) -> bool:
+    """Stop the keeper and its service (gracefully, then for sure); forget the state."""
     f = _state_file(model)
-    if not f.exists():
+    st = read_state(f)
+    if st is None:
         return False
-    st = json.loads(f.read_text())
     stopped = False
-    if _alive(st["pid"]):
-        try:
-            os.killpg(st["pid"], signal.SIGTERM)
-            for _ in range(50):
-                if not _alive(st["pid"]):
-                    break
-                time.sleep(0.1)
-            else:
-                os.killpg(st["pid"], signal.SIGKILL)
+    for pid in (st.get("keeper"), st.get("pid")):
+        if pid and _alive(pid):
             stopped = True
-        except ProcessLookupError:
-            pass
+            _end_group(pid)
     f.unlink(missing_ok=True)
     return stopped
+
+
+def _end_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+    for _ in range(150):
+        if not _alive(pid):
+            return
+        time.sleep(0.1)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def logs(model: str, tail: int = 200) -> str | None:

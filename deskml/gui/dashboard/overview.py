@@ -1,6 +1,7 @@
 """The Overview tab: what the model does, whether it runs, where, and start/stop/restart."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QGuiApplication
@@ -8,6 +9,8 @@ from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPlai
 
 from ...core import services
 from .. import workers
+from ...core.monitoring.queries import ENOUGH
+from ..widgets.chart_image import ChartImage
 from ..widgets.message import MessageBanner
 from ..widgets.style import button_row, heading
 
@@ -55,13 +58,66 @@ class OverviewTab(QWidget):
         form.addRow("Runs as", self.runs_as)
         form.addRow("Address", address_row)
         buttons = button_row(self.start_button, self.stop_button, self.restart_button, self.logs_button)
+        # the live summary, refreshed by the dashboard about once a second
+        self.last_hour = QLabel("…")
+        self.today = QLabel("…")
+        self.speed = QLabel("…")
+        self.errors = QLabel("…")
+        self.last_alert = QLabel("none")
+        self.last_alert.setWordWrap(True)
+        self.sparkline = ChartImage(56)
+        live = QFormLayout()
+        live.addRow("Last hour", self.last_hour)
+        live.addRow("Today", self.today)
+        live.addRow("Speed", self.speed)
+        live.addRow("Errors", self.errors)
+        live.addRow("Last alert", self.last_alert)
+        live_row = QHBoxLayout()
+        live_row.addLayout(live, 3)
+        spark = QVBoxLayout()
+        spark.addWidget(QLabel("Predictions, the last hour"))
+        spark.addWidget(self.sparkline)
+        spark.addStretch(1)
+        live_row.addLayout(spark, 2)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addWidget(self.message)
+        layout.addWidget(heading("How it is doing", 1.1))
+        layout.addLayout(live_row)
         layout.addWidget(self.logs, 1)
-        layout.addStretch(0)
+        layout.addStretch(1)
         self._worker = None
+
+    def show_snapshot(self, snap) -> None:
+        """The live summary from the dashboard's worker."""
+        h, t = snap.hour, snap.today
+        self.last_hour.setText(f"{h.predictions:,} prediction{'s' if h.predictions != 1 else ''}"
+                               + (f", the last at {datetime.fromtimestamp(h.last_prediction):%H:%M:%S}"
+                                  if h.last_prediction else ""))
+        self.today.setText(f"{t.predictions:,} prediction{'s' if t.predictions != 1 else ''}")
+        if not h.latency_count:
+            self.speed.setText("no answers in the last hour")
+        elif h.latency_count < ENOUGH:
+            self.speed.setText(f"half of the answers within {h.p50_ms:.1f} ms (not enough data yet for more)")
+        else:
+            self.speed.setText(f"half within {h.p50_ms:.1f} ms, 95 % within {h.p95_ms:.1f} ms")
+        total = h.requests + h.errors
+        if not total:
+            self.errors.setText("none")
+        else:
+            share = f"{h.error_share:.1%}" + ("" if h.enough else "; not enough data yet to judge")
+            self.errors.setText(f"{h.errors} of {total} requests ({share})")
+        alerts = snap.alerts
+        if alerts:
+            a = alerts[-1]
+            self.last_alert.setText(f"{datetime.fromtimestamp(a['fired_at']):%H:%M}: {a['headline']}")
+        else:
+            last = self.dash.registry.alerts(self.dash.model)
+            self.last_alert.setText(f"{datetime.fromtimestamp(last[-1]['fired_at']):%d %b %H:%M}: "
+                                    f"{last[-1]['headline']} (resolved)" if last else "none")
+        if snap.sparkline:
+            self.sparkline.show_rgba(*snap.sparkline)
 
     def refresh(self):
         d = self.dash
@@ -75,7 +131,7 @@ class OverviewTab(QWidget):
     def stop(self):
         d = self.dash
         self.state.setText("Stopping…")
-        self._run(lambda: services.stop(d.settings, d.model) and None, self._show)
+        self._run(lambda: services.stop(d.settings, d.model, d.registry) and None, self._show)
 
     def show_logs(self):
         d = self.dash
@@ -95,13 +151,16 @@ class OverviewTab(QWidget):
         d.set_running(running if ok else None)
         versions = d.registry.versions(d.model)
         latest = versions[-1].version if versions else "?"
-        if ok:
-            self.state.setText(f"Running ({running.health})" if running.health not in ("healthy", "none")
-                               else "Running")
+        desired, desired_at = d.registry.desired(d.model)
+        if running is not None:
+            state = "starting" if running.state == "restarting" else running.state
+            words = services.state_words(state, running, desired, desired_at)
+            self.state.setText(words[0].upper() + words[1:])
             self.version.setText(running.version)
-            self.address.setText(running.url)
+            self.address.setText(running.url if running.state in ("running", "restarting") else "")
         else:
-            self.state.setText("Stopped")
+            words = services.state_words("stopped", None, desired, desired_at)
+            self.state.setText(words[0].upper() + words[1:])
             self.version.setText(f"{latest} (newest)")
             self.address.setText("")
         d.changed.emit()

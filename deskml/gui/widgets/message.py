@@ -16,6 +16,7 @@ class MessageBanner(QFrame):
     STYLES = {
         "error": ("refused", "#fef2f2", "#991b1b"),
         "warning": ("warning", "#fffbeb", "#92400e"),
+        "info": ("safe", "#eff6ff", "#1e3a8a"),
     }
 
     def __init__(self, parent: QWidget | None = None):

@@ -9,9 +9,11 @@ from ...core import services
 from .. import workers
 
 STATE_WORDS = {"running": "Running", "stopped": "Stopped", "starting": "Starting", "failed": "Failed",
-               "building": "Packaging"}
-STATE_COLORS = {"running": "#1e7b34", "failed": "#b3261e", "starting": "#8a6d00", "building": "#8a6d00"}
-STATE_COLORS_DARK = {"running": "#7ee29a", "failed": "#ff8a80", "starting": "#ffd54f", "building": "#ffd54f"}
+               "building": "Packaging", "crashed": "Crashed"}
+STATE_COLORS = {"running": "#1e7b34", "failed": "#b3261e", "crashed": "#b3261e", "starting": "#8a6d00",
+                "building": "#8a6d00"}
+STATE_COLORS_DARK = {"running": "#7ee29a", "failed": "#ff8a80", "crashed": "#ff8a80", "starting": "#ffd54f",
+                     "building": "#ffd54f"}
 
 
 def state_color(state: str, palette) -> QColor | None:
@@ -73,9 +75,13 @@ class ModelList(QTableWidget):
         self.setRowCount(len(states))
         for row, s in enumerate(states):
             state = "building" if s.model in self.building else s.state
-            cells = [s.model, s.running_version or s.version, STATE_WORDS.get(state, state.capitalize()), s.url]
+            words = STATE_WORDS.get(state, state.capitalize())
+            if state != "building" and s.detail and s.detail != state:
+                words = s.detail[0].upper() + s.detail[1:]  # "Stopped by you at 14:02", "Crashed at 13:55, …"
+            cells = [s.model, s.running_version or s.version, words, s.url]
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
+                item.setToolTip(text)
                 color = state_color(state, self.palette()) if col == 2 else None
                 if color is not None:
                     item.setForeground(color)

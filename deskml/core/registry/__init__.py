@@ -1,8 +1,10 @@
 """The local registry: every build is a version, recorded in SQLite.
 
 The single source of truth for models and versions (later issues add rollback
-and A/B on top). One file in the user's data folder; WAL mode, so the app and
-the command line can use it at the same time.
+and A/B on top), what the user wants of each model (running or not, inputs never
+stored, alert rules), what happened to its service, and the alert history. One
+file in the user's data folder; WAL mode, so the app and the command line can use
+it at the same time; the schema changes through numbered migrations (``migrations.py``).
 """
 from __future__ import annotations
 
@@ -14,33 +16,9 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import NotFound, UsageError
-from .paths import data_dir
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS models (
-    name        TEXT PRIMARY KEY,
-    created_at  REAL NOT NULL,
-    port        INTEGER,
-    api_key     TEXT                -- set when the user opened the model to the network
-);
-CREATE TABLE IF NOT EXISTS versions (
-    id              INTEGER PRIMARY KEY AUTOINCREMENT,
-    model           TEXT NOT NULL REFERENCES models(name),
-    version         TEXT NOT NULL,
-    image_id        TEXT NOT NULL,
-    tag             TEXT NOT NULL,
-    model_sha256    TEXT NOT NULL,
-    sklearn_version TEXT,
-    python          TEXT,
-    requirements    TEXT NOT NULL,      -- JSON list of exact pins
-    reference       TEXT,               -- path of the reference data, if any
-    built_at        REAL NOT NULL,
-    info            TEXT NOT NULL,      -- the ModelInfo as JSON
-    UNIQUE (model, version)
-);
-"""
-
+from ..errors import NotFound, UsageError
+from ..paths import data_dir
+from .migrations import migrate
 
 class UnknownModel(NotFound):
     kind = "unknown-model"
@@ -64,11 +42,8 @@ class Version:
 class Registry:
     def __init__(self, path: Path | None = None):
         self.path = Path(path) if path else data_dir() / "registry.sqlite3"
-        with closing(self._connect()) as db, db:
-            db.executescript(SCHEMA)
-            columns = {r["name"] for r in db.execute("PRAGMA table_info(models)")}
-            if "api_key" not in columns:  # registries made before LAN access existed
-                db.execute("ALTER TABLE models ADD COLUMN api_key TEXT")
+        with closing(self._connect()) as db:
+            migrate(db)
 
     def _connect(self):
         db = sqlite3.connect(self.path, timeout=10)
@@ -148,6 +123,85 @@ class Registry:
                 key = secrets.token_urlsafe(24)
                 db.execute("UPDATE models SET api_key = ? WHERE name = ?", (key, model))
         return key
+
+    # -- what the user wants of a model ---------------------------------------------------
+    def set_desired(self, model: str, state: str, version: str | None = None) -> None:
+        """'running' (bring ``version`` back after a crash or a restart of the computer) or 'stopped'."""
+        with closing(self._connect()) as db, db:
+            db.execute("UPDATE models SET desired = ?, desired_at = ?, desired_version = coalesce(?, desired_version)"
+                       " WHERE name = ?", (state, time.time(), version, model))
+
+    def desired_version(self, model: str) -> str | None:
+        with closing(self._connect()) as db:
+            row = db.execute("SELECT desired_version FROM models WHERE name = ?", (model,)).fetchone()
+        return row["desired_version"] if row else None
+
+    def desired(self, model: str) -> tuple[str, float | None]:
+        with closing(self._connect()) as db:
+            row = db.execute("SELECT desired, desired_at FROM models WHERE name = ?", (model,)).fetchone()
+        return (row["desired"], row["desired_at"]) if row else ("stopped", None)
+
+    def wanted_running(self) -> list[str]:
+        with closing(self._connect()) as db:
+            return [r["name"] for r in db.execute("SELECT name FROM models WHERE desired = 'running'")]
+
+    def settings(self, model: str) -> dict:
+        """The model's own settings (masked inputs, alert rules), as saved."""
+        with closing(self._connect()) as db:
+            row = db.execute("SELECT settings FROM models WHERE name = ?", (model,)).fetchone()
+        return json.loads(row["settings"]) if row else {}
+
+    def update_settings(self, model: str, **changes) -> dict:
+        with closing(self._connect()) as db, db:
+            row = db.execute("SELECT settings FROM models WHERE name = ?", (model,)).fetchone()
+            if row is None:
+                raise UnknownModel(f"There is no model {model}.", "Build one with: deskml build FILE --name NAME")
+            settings = {**json.loads(row["settings"]), **changes}
+            db.execute("UPDATE models SET settings = ? WHERE name = ?", (json.dumps(settings), model))
+        return settings
+
+    # -- what happened to a model's service ------------------------------------------------
+    def add_event(self, model: str, kind: str, detail: str = "", at: float | None = None) -> None:
+        with closing(self._connect()) as db, db:
+            db.execute("INSERT INTO service_events (model, at, kind, detail) VALUES (?, ?, ?, ?)",
+                       (model, at if at is not None else time.time(), kind, detail))
+
+    def events(self, model: str | None = None, since: float = 0.0) -> list[dict]:
+        with closing(self._connect()) as db:
+            rows = db.execute("SELECT model, at, kind, detail FROM service_events WHERE at >= ?"
+                              + (" AND model = ?" if model else "") + " ORDER BY at, id",
+                              (since, model) if model else (since,)).fetchall()
+        return [dict(r) for r in rows]
+
+    # -- the alert history ----------------------------------------------------------------
+    def fire_alert(self, model: str, rule: str, severity: str, headline: str, what_to_do: str,
+                   at: float | None = None) -> int:
+        with closing(self._connect()) as db, db:
+            cur = db.execute("INSERT INTO alerts (model, rule, severity, fired_at, headline, what_to_do)"
+                             " VALUES (?, ?, ?, ?, ?, ?)",
+                             (model, rule, severity, at if at is not None else time.time(), headline, what_to_do))
+            return cur.lastrowid
+
+    def resolve_alert(self, alert_id: int, at: float | None = None) -> None:
+        with closing(self._connect()) as db, db:
+            db.execute("UPDATE alerts SET resolved_at = ? WHERE id = ? AND resolved_at IS NULL",
+                       (at if at is not None else time.time(), alert_id))
+
+    def alerts(self, model: str | None = None, since: float = 0.0, open_only: bool = False) -> list[dict]:
+        sql = "SELECT * FROM alerts WHERE fired_at >= ?"
+        args: list = [since]
+        if model:
+            sql += " AND model = ?"
+            args.append(model)
+        if open_only:
+            sql += " AND resolved_at IS NULL"
+        with closing(self._connect()) as db:
+            return [dict(r) for r in db.execute(sql + " ORDER BY fired_at, id", args)]
+
+    def mark_alerts_seen(self, model: str | None = None) -> None:
+        with closing(self._connect()) as db, db:
+            db.execute("UPDATE alerts SET seen = 1" + (" WHERE model = ?" if model else ""),
+                       (model,) if model else ())
 
     def ports_in_use(self) -> dict[int, str]:
         with closing(self._connect()) as db:
