@@ -19,10 +19,7 @@ Figures (ratios are DeskML / MLflow unless said otherwise):
 """
 from __future__ import annotations
 
-import http.client
-import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -32,6 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import joblib  # noqa: E402
 import numpy as np  # noqa: E402
@@ -40,67 +38,13 @@ import psutil  # noqa: E402
 from sklearn.datasets import load_breast_cancer  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
-from deskml.core import packaging
+from deskml.core import packaging  # noqa: E402
+from loadgen import latency, tree_cpu, wrk, wrk_latency  # noqa: E402
 from deskml.core.runtimes import container as runtime  # noqa: E402
 from deskml.core.runtimes.base import free_port, wait_healthy  # noqa: E402
 from deskml.core.runtimes.engine import connect  # noqa: E402
 from deskml.core.intake.inspection import inspect_file  # noqa: E402
 from deskml.core.registry import Registry  # noqa: E402
-
-
-def latency(port, path, body, n=2000, warm=200):
-    c = http.client.HTTPConnection("127.0.0.1", port)
-    data = json.dumps(body).encode()
-    headers = {"content-type": "application/json"}
-    times = []
-    for i in range(n + warm):
-        t = time.perf_counter()
-        c.request("POST", path, data, headers)
-        r = c.getresponse()
-        r.read()
-        if r.status != 200:
-            raise RuntimeError(f"{path} answered {r.status}")
-        if i >= warm:
-            times.append(time.perf_counter() - t)
-    times.sort()
-    return statistics.median(times) * 1000, times[int(len(times) * 0.99)] * 1000
-
-
-def _wrk(port, path, body, args):
-    script = Path(tempfile.mkstemp(suffix=".lua")[1])
-    script.write_text('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-                      f"wrk.body = {json.dumps(json.dumps(body))}\n")
-    return subprocess.run(["wrk", *args, "-s", str(script), f"http://127.0.0.1:{port}{path}"],
-                          capture_output=True, text=True).stdout
-
-
-def _ms(text):
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
-
-
-def wrk_latency(port, path, body, seconds=10):
-    """p50 and p99 (ms) of sequential requests on one keep-alive connection."""
-    out = _wrk(port, path, body, ["-t1", "-c1", f"-d{seconds}s", "--latency"])
-    # the "Latency Distribution" lines; a bare "50%" would also match a column like "62.50%"
-    return (_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),
-            _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)))
-
-
-def wrk(port, path, body, seconds=10, connections=16):
-    out = _wrk(port, path, body, ["-t2", f"-c{connections}", f"-d{seconds}s"])
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    total = int(re.search(r"(\d+) requests in", out).group(1))
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if non2xx:
-        raise RuntimeError(f"{non2xx.group(1)} failed requests under load:\n{out}")
-    return rps, total
-
-
-def tree_cpu(pid):
-    p = psutil.Process(pid)
-    procs = [p] + p.children(recursive=True)
-    return sum(sum(q.cpu_times()[:2]) for q in procs if q.is_running())
 
 
 def container_cpu(container):

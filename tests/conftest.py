@@ -164,3 +164,14 @@ def deployer(docker_client, registry, default_port: int, events: bool = False):
             container.stop(docker_client, name)
             for image in docker_client.images.list(filters={"label": f"io.deskml.model.name={name}"}):
                 docker_client.images.remove(image.id, force=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _jobs_finish_before_qt_ends():
+    """Jobs still running in Qt's thread pool when the tests end (a window's last refresh) are
+    waited for, so that none answers into a Qt that is already gone."""
+    yield
+    if "PySide6.QtCore" in sys.modules:
+        from PySide6.QtCore import QThreadPool
+
+        QThreadPool.globalInstance().waitForDone(60_000)

@@ -129,7 +129,7 @@ def test_from_a_dropped_file_to_a_prediction(qtbot, demo, artifacts, runtime_kin
         dash = again.open_dashboard(name)
         qtbot.waitUntil(lambda: dash.overview.address.text() == url, timeout=30_000)
         dash.overview.stop_button.click()
-        qtbot.waitUntil(lambda: dash.overview.state.text() == "Stopped", timeout=60_000)
+        qtbot.waitUntil(lambda: dash.overview.state.text().startswith("Stopped by you at"), timeout=60_000)
         qtbot.waitUntil(lambda: again.models.state_of(name) == "stopped", timeout=30_000)
         again.close()
     finally:

@@ -59,6 +59,28 @@ def _times(ax, times, width):
     return stamps
 
 
+def _edges(s):
+    """The buckets' edges as matplotlib dates: one more than the buckets."""
+    import matplotlib.dates as mdates
+    from datetime import datetime
+
+    return mdates.date2num([datetime.fromtimestamp(t) for t in list(s.times) + [s.times[-1] + s.width]])
+
+
+def _stacked(ax, s, layers, labels, colors):
+    """Layers of per-bucket values stacked as filled steps: one shape per layer, however many
+    buckets (bars would be one shape per bucket, and slow to draw for a week of minutes)."""
+    import numpy as np
+
+    edges = _edges(s)
+    bottom = np.zeros(len(s.times))
+    for values, label, color in zip(layers, labels, colors):
+        values = np.asarray(values, dtype=float)
+        ax.stairs(bottom + values, edges, baseline=bottom.copy(), fill=True, color=color, label=label,
+                  linewidth=0)
+        bottom = bottom + values
+
+
 def _span(ax, s):
     """The whole time range on the x axis, whatever buckets hold data."""
     from datetime import datetime
@@ -93,13 +115,12 @@ def traffic_sparkline(ax, points, text="black", background="white"):
 def requests_chart(ax, s, text="black", background="white"):
     """Predictions (answered rows) per bucket."""
     ax.clear()
-    stamps = _times(ax, s.times, s.width)
-    ax.bar(stamps, s.predictions, width=s.width / 86400 * 0.9, color=ACCENT, align="edge")
-    unit = {60: "minute", 300: "5 minutes", 3600: "hour", 86400: "day"}.get(s.width, f"{s.width // 60} minutes")
-    ax.set_ylabel(f"per {unit}", fontsize=8, color=text)
-    ax.yaxis.label.set_color(text)
+    _times(ax, s.times, s.width)
+    _stacked(ax, s, [s.predictions], ["predictions"], [ACCENT])
+    ax.set_ylim(bottom=0)
+    unit = {60: "minute", 3600: "hour", 86400: "day"}.get(s.width, f"{s.width // 60} minutes")
     _span(ax, s)
-    _finish(ax, "Predictions", text, background, empty=not any(s.predictions))
+    _finish(ax, f"Predictions per {unit}", text, background, empty=not any(s.predictions))
 
 
 def latency_chart(ax, s, text="black", background="white"):
@@ -110,8 +131,6 @@ def latency_chart(ax, s, text="black", background="white"):
     p95 = [v if v is not None else float("nan") for v in s.p95_ms]
     ax.plot(stamps, p95, color=PALETTE[1], linewidth=1.2, marker=".", markersize=3, label="95 % within")
     ax.plot(stamps, p50, color=ACCENT, linewidth=1.2, marker=".", markersize=3, label="half within")
-    ax.set_ylabel("ms", fontsize=8, color=text)
-    ax.yaxis.label.set_color(text)
     ax.set_ylim(bottom=0)
     _span(ax, s)
     empty = all(v != v for v in p50)  # all NaN
@@ -119,25 +138,23 @@ def latency_chart(ax, s, text="black", background="white"):
         legend = ax.legend(fontsize=7, frameon=False, loc="upper left")
         for t in legend.get_texts():
             t.set_color(text)
-    _finish(ax, "Time to answer", text, background, empty=empty)
+    _finish(ax, "Time to answer (ms)", text, background, empty=empty)
 
 
 def errors_chart(ax, s, text="black", background="white"):
     """Refused requests per bucket, stacked by kind."""
     ax.clear()
-    stamps = _times(ax, s.times, s.width)
-    bottom = [0] * len(stamps)
-    for i, (kind, counts) in enumerate(sorted(s.errors.items())):
-        ax.bar(stamps, counts, bottom=bottom, width=s.width / 86400 * 0.9, align="edge",
-               color=BAD if kind == "the model failed" else PALETTE[(i + 1) % len(PALETTE)], label=kind)
-        bottom = [b + c for b, c in zip(bottom, counts)]
+    _times(ax, s.times, s.width)
+    kinds = sorted(s.errors)
+    _stacked(ax, s, [s.errors[k] for k in kinds], kinds,
+             [BAD if k == "the model failed" else PALETTE[(i + 1) % len(PALETTE)] for i, k in enumerate(kinds)])
     if s.errors:
         legend = ax.legend(fontsize=7, frameon=False, loc="upper left")
         for t in legend.get_texts():
             t.set_color(text)
     ax.set_ylim(bottom=0)
     _span(ax, s)
-    _finish(ax, "Errors", text, background)
+    _finish(ax, "Refused requests", text, background)
     if not s.errors:
         ax.text(0.5, 0.5, "no errors", transform=ax.transAxes, ha="center", va="center", color=text, alpha=0.6,
                 fontsize=9)
@@ -157,11 +174,7 @@ def predictions_chart(ax, s, text="black", background="white", top: int = 6):
         if rest:
             layers.append([sum(s.classes[k][i] for k in rest) / t if t else 0 for i, t in enumerate(totals)])
             labels.append(f"{len(rest)} others")
-        bottom = [0.0] * len(stamps)
-        for layer, label, color in zip(layers, labels, PALETTE):  # stacked bars: a bucket without answers stays empty
-            ax.bar(stamps, layer, bottom=bottom, width=s.width / 86400 * 0.9, align="edge", color=color,
-                   label=label)
-            bottom = [b + v for b, v in zip(bottom, layer)]
+        _stacked(ax, s, layers, labels, PALETTE)  # a bucket without answers stays empty
         ax.set_ylim(0, 1)
         ax.yaxis.set_major_formatter(__import__("matplotlib.ticker", fromlist=["PercentFormatter"]).PercentFormatter(1))
         legend = ax.legend(fontsize=7, frameon=False, loc="upper left", ncol=min(3, len(labels)))
@@ -186,14 +199,23 @@ def predictions_chart(ax, s, text="black", background="white", top: int = 6):
 
 
 def render(draw, width_px: int, height_px: int, dpi: float = 96.0, text="black", background="white",
-           rows: int = 1, cols: int = 1) -> tuple[bytes, int, int]:
+           rows: int = 1, cols: int = 1, bare: bool = False) -> tuple[bytes, int, int]:
     """Draw into an image without a screen (any thread): ``draw(axes)`` gets the list of axes.
-    Returns (RGBA bytes, width, height) for the app to show."""
+    Returns (RGBA bytes, width, height) for the app to show. No layout engine runs (fixed margins),
+    and the charts draw few shapes, so a render never holds the interpreter long: the window
+    stays responsive while a worker draws."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi, layout="constrained")
+    fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
     FigureCanvasAgg(fig)
+    # fixed margins (in pixels of the screen, whatever the size): a layout engine would draw twice
+    left, bottom, top = 52 * dpi / 96 / width_px, 26 * dpi / 96 / height_px, 22 * dpi / 96 / height_px
+    if bare:  # a sparkline: no axes, no margins
+        fig.subplots_adjust(left=0, right=1, bottom=0.04, top=0.96)
+    else:
+        fig.subplots_adjust(left=left, right=1 - 10 * dpi / 96 / width_px, bottom=bottom, top=1 - top,
+                            hspace=0.6, wspace=0.25)
     fig.patch.set_facecolor(background)
     axes = [fig.add_subplot(rows, cols, i + 1) for i in range(rows * cols)]
     draw(axes)

@@ -30,4 +30,11 @@ def run_app(file: str | None = None, demo: bool = False) -> int:
         QTimer.singleShot(0, lambda: window.open_file(Path(file).expanduser()))
     elif demo:
         QTimer.singleShot(0, window.open_demo)
-    return app.exec()
+    code = app.exec()
+    from PySide6.QtCore import QThreadPool
+
+    QThreadPool.globalInstance().waitForDone(10_000)  # jobs under way finish before Qt goes
+    from ..core import chart_process
+
+    chart_process.stop()
+    return code

@@ -335,6 +335,8 @@ class MainWindow(QMainWindow):
         """Start again what the user left running, and say what happened while the app was closed."""
         import time as _time
 
+        if self._welcome_worker is not None:
+            return
         closed = self.settings.value("last_closed_at", None)
         since = float(closed) if closed not in (None, "") else None
 

@@ -21,8 +21,15 @@ def start(fn, *args, on_done, on_error, on_finished=None, on_progress=None, **kw
     # errored is always connected, or superqt re-raises in the UI thread
     connect = {sig: _while_alive(cb, owners) for sig, cb in callbacks.items() if cb is not None}
     worker = create_worker(fn, *args, _start_thread=False, _connect=connect, **kwargs)
+    # the job keeps its worker (and the worker's signals) alive until it is over, even when the
+    # window that started it is closed meanwhile: its answer is then dropped, not sent to nowhere
+    _running.add(worker)
+    worker.finished.connect(lambda: _running.discard(worker))
     worker.start()
     return worker
+
+
+_running: set = set()
 
 
 def _while_alive(callback, owners):

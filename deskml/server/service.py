@@ -169,6 +169,17 @@ class ModelService:
             width = len(rows[0]) if isinstance(rows[0], list) else 0
             slots = [(f"x{i}", "number", None) for i in range(width)]
         n = len(slots)
+        if n and all(type(row) is list and len(row) == n for row in rows):  # column by column, as a whole
+            cols = {}
+            for slot, values in zip(slots, zip(*rows)):
+                if slot is None:
+                    continue
+                checked = _check_column(slot[1], slot[2], list(values))
+                if checked is None:
+                    break
+                cols[slot[0]] = checked
+            else:
+                return cols
         cols = {slot[0]: [] for slot in slots if slot is not None}
         for r, row in enumerate(rows):
             if not isinstance(row, list) or len(row) != n or not n:

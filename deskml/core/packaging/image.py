@@ -73,7 +73,9 @@ def build_image(client, plan: BuildPlan, wheels: Path, cancel=lambda: False, lea
         stream = client.api.build(path=str(ctx), tag=plan.tag, rm=True, forcerm=True, decode=True,
                                   pull=False)
         for chunk in stream:
-            _stop_if(cancel)
+            if cancel():
+                _abandon(client, plan)
+                _stop_if(cancel)
             if "error" in chunk:
                 raise BuildFailed(
                     f"Packaging the model failed: {chunk['error'].strip()[:300]}",
@@ -95,6 +97,30 @@ def build_image(client, plan: BuildPlan, wheels: Path, cancel=lambda: False, lea
             image_id = client.images.get(plan.tag).id
         yield BuildEvent(total, total, "Done", "")
         return image_id
+
+
+def _abandon(client, plan: BuildPlan, settle: float = 3.0) -> None:
+    """A cancelled build: hang up on the engine (it stops building when its client goes), then
+    remove what it made of this version before it stopped, so nothing of it turns up later."""
+    import time
+
+    from docker.errors import APIError
+
+    from ...server.contract import LABEL_MODEL, LABEL_VERSION
+
+    client.api.close()
+    deadline = time.monotonic() + settle
+    while True:
+        made = client.images.list(all=True, filters={"label": [f"{LABEL_MODEL}={plan.name}",
+                                                             f"{LABEL_VERSION}={plan.version}"]})
+        for image in made:
+            try:
+                client.images.remove(image.id, force=True)
+            except APIError:  # already gone, or still being committed: the next round
+                pass
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(0.5)
 
 
 def run_to_end(events, on_event=None):

@@ -130,7 +130,7 @@ class ModelDashboard(QWidget):
         self._live_worker = None
         if self._again:
             self._again = False
-            QTimer.singleShot(0, self.refresh_now)
+            QTimer.singleShot(0, self, self.refresh_now)  # with self as context: dropped if the window goes
 
     def closeEvent(self, event):
         self.timer.stop()

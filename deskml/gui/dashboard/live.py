@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from ...core import charts
+from ...core import chart_process
 from ...core.monitoring import live, queries
 
 
@@ -39,7 +39,7 @@ class Request:
     recent: int = 200
 
 
-DRAW = (charts.requests_chart, charts.latency_chart, charts.errors_chart, charts.predictions_chart)
+DRAW = ("requests_chart", "latency_chart", "errors_chart", "predictions_chart")
 
 
 def snapshot(settings, registry, model: str, req: Request, now: float | None = None) -> Snapshot:
@@ -49,23 +49,27 @@ def snapshot(settings, registry, model: str, req: Request, now: float | None = N
     now = time.time() if now is None else now
     midnight = time.mktime(time.localtime(now)[:3] + (0, 0, 0, 0, 0, -1))
     out = Snapshot(queries.summary(store, now - 3600, now), queries.summary(store, midnight, now))
+    jobs = []
     if req.sparkline:
         w, h, ratio = req.sparkline
-        data, w, h = charts.render(lambda axes: charts.traffic_sparkline(axes[0], out.hour.traffic,
-                                                                          background=req.background),
-                                   w, h, dpi=96 * ratio, background=req.background)
-        out.sparkline = (data, w, h, ratio)
+        jobs.append(("traffic_sparkline", (out.hour.traffic,), {"background": req.background}, w, h,
+                     {"dpi": 96 * ratio, "background": req.background, "bare": True}))
     if req.charts:
         span = queries.RANGES.get(req.range_name)
         since = now - span if span else (_first(store) or now - 3600)
         out.series = queries.series(store, since, now)
-        for draw, (w, h, ratio) in zip(DRAW, req.charts):
-            data, w, h = charts.render(lambda axes, draw=draw: draw(axes[0], out.series, text=req.text,
-                                                                    background=req.background),
-                                       w, h, dpi=96 * ratio, text=req.text, background=req.background)
-            out.charts.append((data, w, h, ratio))
+        for name, (w, h, ratio) in zip(DRAW, req.charts):
+            jobs.append((name, (out.series,), {"text": req.text, "background": req.background}, w, h,
+                         {"dpi": 96 * ratio, "text": req.text, "background": req.background}))
         out.recent = queries.recent(store, req.recent, req.search, since)
         out.summarised_before = store.summarised_before()
+    if jobs:  # drawn in the chart process: the window's interpreter is not held while it draws
+        images = chart_process.render(jobs)
+        ratios = ([req.sparkline[2]] if req.sparkline else []) + [r for _, _, r in (req.charts or [])]
+        images = [(data, w, h, ratio) for (data, w, h), ratio in zip(images, ratios)]
+        if req.sparkline:
+            out.sparkline = images.pop(0)
+        out.charts = images
     out.alerts = registry.alerts(model, open_only=True)
     out.took_ms = (time.perf_counter() - started) * 1000
     return out

@@ -8,7 +8,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QPushButton, QTableView, QVBoxLayout, QWidget)
 
@@ -24,52 +25,42 @@ RANGES = [("Last hour", "hour"), ("Last day", "day"), ("Last week", "week"), ("A
 COLUMNS = ["Time", "Prediction", "Status", "From", "Time to answer", "Prediction id", "Inputs"]
 
 
-class RecentModel(QAbstractTableModel):
-    """The newest predictions as table rows (set whole, each refresh)."""
+def cells(row: dict) -> list[str]:
+    """One prediction as the table's cells, in words."""
+    if "error" in row:
+        answer = f"refused: {row['error']}"
+    else:
+        pred = row.get("prediction")
+        sure = (row.get("probabilities") or {}).get(str(pred))
+        answer = f"{pred}" + (f" ({sure:.0%})" if sure is not None else "")
+    source = {"api": "a program", "csv": "a CSV file", "form": "the app's form",
+              "batch": "the Batch tab"}.get(row["source"], row["source"])
+    return [datetime.fromtimestamp(row["time"]).strftime("%d %b %H:%M:%S"), answer,
+            "answered" if row["status"] == 200 else f"refused ({row['status']})", source or "",
+            "" if row["latency_ms"] is None else f"{row['latency_ms']:.1f} ms", row["id"],
+            ", ".join(f"{k}={v}" for k, v in row["inputs"].items())]
+
+
+class RecentModel(QStandardItemModel):
+    """The newest predictions, as plain items: the view paints them without calling Python
+    (a Python model's data() would wait for the interpreter each cell, while the worker draws)."""
 
     def __init__(self):
-        super().__init__()
+        super().__init__(0, len(COLUMNS))
+        self.setHorizontalHeaderLabels(COLUMNS)
         self.rows: list[dict] = []
 
     def set_rows(self, rows: list[dict]) -> None:
-        self.beginResetModel()
         self.rows = rows
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if role == Qt.DisplayRole and orientation == Qt.Horizontal:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index, role=Qt.DisplayRole):
-        if role not in (Qt.DisplayRole, Qt.ToolTipRole):
-            return None
-        row = self.rows[index.row()]
-        col = index.column()
-        if col == 0:
-            return datetime.fromtimestamp(row["time"]).strftime("%d %b %H:%M:%S")
-        if col == 1:
-            if "error" in row:
-                return f"refused: {row['error']}"
-            pred = row.get("prediction")
-            sure = (row.get("probabilities") or {}).get(str(pred))
-            return f"{pred}" + (f" ({sure:.0%})" if sure is not None else "")
-        if col == 2:
-            return "answered" if row["status"] == 200 else f"refused ({row['status']})"
-        if col == 3:
-            return {"api": "a program", "csv": "a CSV file", "form": "the app's form",
-                    "batch": "the Batch tab"}.get(row["source"], row["source"])
-        if col == 4:
-            return "" if row["latency_ms"] is None else f"{row['latency_ms']:.1f} ms"
-        if col == 5:
-            return row["id"]
-        return ", ".join(f"{k}={v}" for k, v in row["inputs"].items())
+        self.removeRows(0, self.rowCount())
+        for row in rows:
+            items = []
+            for text in cells(row):
+                item = QStandardItem(text)
+                item.setEditable(False)
+                item.setToolTip(text)
+                items.append(item)
+            self.appendRow(items)
 
 
 class MonitoringTab(QWidget):
@@ -100,9 +91,17 @@ class MonitoringTab(QWidget):
         self.table.setModel(self.table_model)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)  # the inputs
-        self.table.horizontalHeader().setMaximumSectionSize(340)
+        header = self.table.horizontalHeader()
+        # widths set once, from a few rows: sizing every column to all its rows at each refresh
+        # (ResizeToContents) costs the window most of a second with long inputs
+        header.setSectionResizeMode(QHeaderView.Interactive)
+        header.setResizeContentsPrecision(20)
+        header.setStretchLastSection(True)  # the inputs
+        header.setMaximumSectionSize(240)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.ElideRight)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.Fixed)
+        self._sized = False
         self.note = QLabel("")
         self.note.setWordWrap(True)
         self.note.setEnabled(False)
@@ -137,8 +136,9 @@ class MonitoringTab(QWidget):
         for chart, (data, w, h, ratio) in zip(self.charts, snap.charts):
             chart.show_rgba(data, w, h, ratio)
         self.table_model.set_rows(snap.recent)
-        if not self.table_model.rows or self.updates == 0:
-            self.table.resizeColumnsToContents()
+        if self.table_model.rows and not self._sized:
+            self.table.resizeColumnsToContents()  # looks at 20 rows (the precision above), once
+            self._sized = True
         gaps = snap.hour.gaps if self.range_name == "hour" else snap.today.gaps
         if gaps:
             g = gaps[-1]

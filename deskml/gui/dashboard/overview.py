@@ -65,7 +65,7 @@ class OverviewTab(QWidget):
         self.errors = QLabel("…")
         self.last_alert = QLabel("none")
         self.last_alert.setWordWrap(True)
-        self.sparkline = ChartImage(56)
+        self.sparkline = ChartImage(80)
         live = QFormLayout()
         live.addRow("Last hour", self.last_hour)
         live.addRow("Today", self.today)
