@@ -175,3 +175,10 @@ def _jobs_finish_before_qt_ends():
         from PySide6.QtCore import QThreadPool
 
         QThreadPool.globalInstance().waitForDone(60_000)
+    # then no local service or keeper outlives the tests (a test that failed half-way, a
+    # window that resumed what an earlier test left "running"): the test home is gone after
+    from deskml.core.runtimes import process
+
+    for model in [r.model for r in process.status()]:
+        if process.stop(model):
+            print(f"\nconftest: a local service was left running by the tests: {model}", file=sys.stderr)

@@ -53,7 +53,7 @@ def test_a_taken_port_is_explained_and_another_chosen(qtbot, demo, tmp_path):
         assert not page.address.text().endswith(":8780")
     finally:
         blocker.close()
-        services.stop(settings, "Errors port")
+        services.stop(settings, "Errors port", Registry())
 
 
 def test_a_service_that_stops_answering(qtbot, demo, tmp_path):
@@ -67,7 +67,9 @@ def test_a_service_that_stops_answering(qtbot, demo, tmp_path):
         qtbot.addWidget(dash)
         dash.show()
         qtbot.waitUntil(lambda: dash.running is not None, timeout=30_000)
-        os.kill(int(services.process.find("Errors gone").container_id.split()[-1]), signal.SIGKILL)  # "pid N"
+        # the service and its keeper both gone at once (nothing restarts it): it stops answering
+        state = services.process.read_state(services.process._state_file("Errors gone"))
+        os.killpg(state["keeper"], signal.SIGKILL)
         form = dash.try_tab.form
         with qtbot.waitSignal(form.answered, timeout=30_000) as sig:
             form.predict_button.click()
@@ -75,7 +77,7 @@ def test_a_service_that_stops_answering(qtbot, demo, tmp_path):
         assert "does not answer" in form.message.headline.text()
         assert "Check it is running" in form.message.what_to_do.text()
     finally:
-        services.stop(settings, running.model)
+        services.stop(settings, running.model, registry)
 
 
 def test_a_build_that_fails(qtbot, demo, docker_client):
@@ -117,4 +119,4 @@ def test_batch_cancel_writes_nothing_and_the_tab_goes_on(qtbot, demo, tmp_path):
         assert not any(tab._tmp.parent.iterdir())  # nothing half-written
         assert tab.score_button.isEnabled()
     finally:
-        services.stop(settings, "Errors batch")
+        services.stop(settings, "Errors batch", registry)

@@ -9,6 +9,7 @@ import pytest
 from PySide6.QtCore import QElapsedTimer, QTimer
 
 from deskml.core import services
+from deskml.core.registry import Registry
 from deskml.core.intake.inspection import ModelInfo
 from deskml.core.settings import Settings
 from deskml.gui.main_window import MainWindow
@@ -133,7 +134,7 @@ def test_from_a_dropped_file_to_a_prediction(qtbot, demo, artifacts, runtime_kin
         qtbot.waitUntil(lambda: again.models.state_of(name) == "stopped", timeout=30_000)
         again.close()
     finally:
-        services.stop(Settings(), name)
+        services.stop(Settings(), name, Registry())
         _remove_images(name)
 
 
@@ -256,4 +257,4 @@ def test_a_model_that_needs_its_authors_code_is_packaged_with_it(qtbot, demo, tm
                                str(tmp_path), str(path)], capture_output=True, text=True, check=True)
         assert answer["predictions"] == json.loads(made.stdout)
     finally:
-        services.stop(Settings(), "Wizard custom code")
+        services.stop(Settings(), "Wizard custom code", Registry())

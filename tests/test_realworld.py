@@ -77,7 +77,7 @@ def test_old_sklearns_bundled_joblib_is_accepted_and_served(tmp_path, no_engine)
         answer = requests.post(running.url + "/v1/predict", json={"instances": X[:20].tolist()}).json()
         assert answer["predictions"] == model.predict(X[:20]).tolist()
     finally:
-        services.stop(_settings(), version.model)
+        services.stop(_settings(), version.model, registry)
 
 
 def _package(services, registry, info, name):
