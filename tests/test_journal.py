@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -85,6 +86,74 @@ def test_every_answer_row_and_refusal_is_recorded_with_the_id_the_client_got(dem
     assert (s.predictions, s.errors) == (171, 2) and s.errors_by_kind == {"invalid input": 1, "unreadable request": 1}
 
 
+def test_requests_answered_together_are_one_record_and_each_keeps_its_own(demo, rows, tmp_path):
+    """Requests that arrive together share one pass through the model and one journal
+    record (cheaper to write); in the store each row keeps its own id, inputs, outputs,
+    time and latency, and each request counts once. Twenty requests on twenty connections
+    are sent whole but their last byte, then the twenty last bytes together: the service
+    reads most of them in one turn of its loop (a round is tried again in the rare case
+    none were)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    store = _store(tmp_path)
+    sent = [rows.iloc[i:i + 1 + i % 3].to_dict("records") for i in range(20)]  # 1 to 3 rows each
+
+    def together(host, port):
+        socks = []
+        try:
+            for inputs in sent:
+                body = json.dumps({"inputs": inputs}).encode()
+                sock = socket.create_connection((host, port), timeout=30)
+                socks.append(sock)
+                sock.sendall(b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                             b"Content-Length: %d\r\n\r\n" % len(body) + body[:-1])
+            for sock in socks:
+                sock.send(b"}")
+            answers = []
+            for sock in socks:
+                buf = b""
+                while b"\r\n\r\n" not in buf or len(buf.split(b"\r\n\r\n", 1)[1]) < int(
+                        re.search(rb"(?i)content-length: *(\d+)", buf).group(1)):
+                    chunk = sock.recv(1 << 16)
+                    assert chunk, "the service closed the connection"
+                    buf += chunk
+                answers.append(json.loads(buf.split(b"\r\n\r\n", 1)[1]))
+            return answers
+        finally:
+            for sock in socks:
+                sock.close()
+
+    with serving(demo.model, store.files) as url:
+        for _ in range(5):
+            answers = together(urlsplit(url).hostname, urlsplit(url).port)
+            requests.post(url + "/v1/journal/rotate")
+            batched = [json.loads(line) for f in store.files.glob("journal-*.jsonl")
+                       for line in f.read_bytes().splitlines() if b'"reqs"' in line]
+            if batched:
+                break
+            store.ingest(live=set(), settle=0)
+            with closing(store.connect()) as db:  # start again from an empty store
+                for table in ("predictions", "minutes", "hours"):
+                    db.execute(f"DELETE FROM {table}")
+                db.commit()
+    assert batched and all(len(r["reqs"]) >= 2 for r in batched)  # requests really shared a record
+    assert store.ingest(live=set(), settle=0).rows == sum(len(x) for x in sent)
+    kept = {r["id"]: r for r in queries.recent(store, 100)}
+    times = set()
+    for inputs, answer in zip(sent, answers):
+        assert len(answer["ids"]) == len(inputs)
+        for row, pid, pred in zip(inputs, answer["ids"], answer["predictions"]):
+            got = kept[pid]
+            assert got["prediction"] == pred and got["inputs"]["age"] == row["age"]
+            assert got["inputs"]["store"] == row["store"] and got["latency_ms"] > 0
+        assert len({kept[pid]["time"] for pid in answer["ids"]}) == 1  # the rows of a request share its time
+        times.add(kept[answer["ids"][0]]["time"])
+    assert len(times) == 20  # and each request has its own
+    s = queries.summary(store, 0)
+    assert s.predictions == sum(len(x) for x in sent) and s.requests == 20
+
+
 def test_ids_are_unique_across_restarts_and_versions(demo, rows, tmp_path):
     store = _store(tmp_path)
     ids = []
@@ -153,6 +222,51 @@ def test_retention_keeps_the_folder_under_its_cap_and_the_sums(demo, rows, tmp_p
         assert db.execute("SELECT sum(rows) FROM hours").fetchone()[0] == 50_000
     on_disk = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     assert on_disk <= cap
+
+
+def test_the_sums_by_minute_and_hour_agree_with_the_rows_across_batches_and_erasures(tmp_path):
+    """The store adds each batch of records into its minutes and hours; read in several
+    batches that share minutes and hours, and after an erasure, the sums are the rows'."""
+    from deskml.server.journal import Journal
+
+    store = JournalStore(tmp_path / "model")
+    journal = Journal(str(store.files), "coffee", "1", ["a", "b"], ["no", "yes"], task="classification")
+    t0 = 1_790_000_000.0
+    expected = {"rows": 0, "requests": 0, "yes": 0, "no": 0, "latencies": 0}
+    for k in range(600):  # single rows and small batches over about two hours, read in six goes
+        n = 1 + k % 3
+        first = journal.take(n)
+        labels = ["yes" if (k + i) % 4 else "no" for i in range(n)]
+        src = "csv" if k % 5 == 0 else "api"
+        journal.write(journal.predictions(first, n, t0 + k * 12.5, src, 2.0 + k % 7,
+                                          {"a": [float(k)] * n, "b": [1.0] * n}, labels, [[0.3, 0.7]] * n), n)
+        expected["rows"] += n
+        expected["requests"] += 1
+        expected["latencies"] += src == "api"
+        for label in labels:
+            expected[label] += 1
+        if k % 100 == 99:
+            journal.rotate()
+            store.ingest(live={journal.inst})  # still writing: its newest file stays
+
+    def sums(table):
+        with closing(store.connect()) as db:
+            got = {"rows": 0, "requests": 0, "yes": 0, "no": 0, "latencies": 0}
+            for rows_, requests_, latency, outputs in db.execute(f"SELECT rows, requests, latency, outputs FROM {table}"):
+                got["rows"] += rows_
+                got["requests"] += requests_
+                classes = json.loads(outputs).get("classes", {})
+                got["yes"] += classes.get("yes", 0)
+                got["no"] += classes.get("no", 0)
+                got["latencies"] += sum(json.loads(latency).get("p", {}).values())
+            return got
+    assert sums("minutes") == sums("hours") == expected
+    assert store.count() == expected["rows"]
+    # k = 7 wrote a = 7.0 in two rows of one request (n = 2): "yes", "no"
+    assert store.erase("7.0", "a") == 2
+    expected.update(rows=expected["rows"] - 2, requests=expected["requests"] - 1, yes=expected["yes"] - 1,
+                    no=expected["no"] - 1, latencies=expected["latencies"] - 1)
+    assert sums("minutes") == sums("hours") == expected
 
 
 def _every_file_holds(folder: Path, needle: bytes) -> list[str]:

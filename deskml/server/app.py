@@ -15,7 +15,7 @@ import time
 from . import contract
 from .batching import Batcher
 from .csv_stream import predict_csv
-from .journal import Journal, source_of
+from .journal import Answered, Journal, source_of
 from .jsonio import dumps, loads
 from .metrics import Metrics
 from .openapi import docs_page, openapi
@@ -190,9 +190,9 @@ class App:
         service, journal, journaling = self.service, self.journal, self.journaling
         source = source_of(req, "api")
 
-        def finish(preds, proba, error):
-            """The journal line and the sending of this request's answer (the batcher writes
-            the lines of a whole batch first, then sends the answers)."""
+        def finish(predictions, rows, error):
+            """What the journal keeps of this request, and the sending of its answer (the
+            batcher writes the journal for a whole batch first, then sends the answers)."""
             now = time.time()
             ms = (time.perf_counter() - req.t0) * 1000
             if error is not None:
@@ -200,14 +200,12 @@ class App:
                 line = (journal.refused(now, source, ms, 500, loads(body)["error"]["message"])
                         if journaling else b"")
                 return line, lambda: req.respond(500, body)
-            predictions, rows = service.plain(preds, proba)
             first = journal.take(n)
-            line = journal.predictions(first, n, now, source, ms, cols, predictions, rows) if journaling else b""
             answer = service.answer_of(predictions, rows)
             answer["model_version"] = service.version
             answer["ids"] = journal.ids(first, n)
             body = dumps(answer)
-            return line, lambda: req.respond(200, body)
+            return Answered(first, n, now, source, ms, cols, predictions, rows), lambda: req.respond(200, body)
         self.batcher.submit(cols, n, finish)
 
     async def predict_csv(self, req):

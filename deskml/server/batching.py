@@ -12,10 +12,13 @@ class Batcher:
     requests wait in the sockets and are read, together, in the next turn: the
     next batch.
 
-    Each request gives ``finish(preds, proba, error)``, which returns its journal
-    line and a function that sends its answer. The lines of the whole batch are
-    written with one write, and only then are the answers sent: what a client was
-    told is always on the disk first.
+    Each request gives ``finish(predictions, probabilities, error)`` (its share of
+    the batch's outputs, as plain lists), which returns what the journal keeps of
+    it (an :class:`~.journal.Answered`, or a refusal's line) and a function that
+    sends its answer. The journal gets the whole batch with one write (one record
+    for all its requests where it can: see :meth:`~.journal.Journal.batch`), and
+    only then are the answers sent: what a client was told is always on the disk
+    first.
     """
 
     def __init__(self, service, metrics, journal, max_rows=4096):
@@ -57,18 +60,20 @@ class Batcher:
             return
         self.metrics.batches += 1
         self.metrics.rows += rows
+        predictions, probas = self.service.plain(preds, proba)  # plain lists, once for the batch
         if len(items) == 1:
-            self._answer([items[0][2](preds, proba, None)], rows)
+            self._answer([items[0][2](predictions, probas, None)], rows)
             return
         out, start = [], 0
         for _, n, finish in items:
-            out.append(finish(preds[start:start + n], None if proba is None else proba[start:start + n], None))
+            out.append(finish(predictions[start:start + n], None if probas is None else probas[start:start + n], None))
             start += n
-        self._answer(out, rows)
+        self._answer(out, rows, merged, predictions, probas)
 
-    def _answer(self, finished, rows):
+    def _answer(self, finished, rows, merged=None, predictions=None, probas=None):
         """Journal first (one write for the whole batch), then the answers."""
-        self.journal.write(b"".join(line for line, _ in finished), rows)
+        if self.journal.where != "off":
+            self.journal.write(self.journal.batch([kept for kept, _ in finished], merged, predictions, probas), rows)
         for _, send in finished:
             send()
 

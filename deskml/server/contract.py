@@ -23,7 +23,7 @@ SKOPS_TRUSTED_FILE = "trusted-types.json"
 
 #: The prediction journal (see journal.py): the format of its lines, when a file is full and
 #: the next begins, and where a container finds its folder (the host's, mounted).
-JOURNAL_FORMAT = 1
+JOURNAL_FORMAT = 2
 JOURNAL_ROTATE_BYTES = 64 << 20
 JOURNAL_MOUNT = "/journal"
 #: Answers of the prediction routes carry the prediction ids; the app says where a

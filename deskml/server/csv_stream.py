@@ -45,7 +45,7 @@ async def predict_csv(req, svc, pool, metrics, journal, journaling, source):
         ids = journal.ids(first, n)
         extra = _extra_lines(preds, proba, ids)
         if journaling:
-            predictions, rows = svc.plain(preds, proba)
+            predictions, rows = svc.journal_outputs(preds, proba)
             journal.write(journal.predictions(first, n, time.time(), source, (time.perf_counter() - t0) * 1000,
                                               cols, predictions, rows), n)
         out = io.StringIO()

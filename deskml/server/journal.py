@@ -14,7 +14,10 @@ between host and service (``contract.JOURNAL_FORMAT``):
 ``{"k": "p", "inst", "seq", "n", "t", "v", "src", "ms", "st": 200, "in": {name: [values]},
   "mask": {name: [bins]}, "pred": [...], "proba": [[...]]}``
     ``n`` answered rows (one request, or a chunk of a CSV), columns as checked; their
-    prediction ids are ``inst-seq`` … ``inst-(seq+n-1)``
+    prediction ids are ``inst-seq`` … ``inst-(seq+n-1)``. Since format 2, the requests
+    answered together by one pass through the model may share one record: then ``t`` and
+    ``ms`` are lists, one per request, and ``reqs`` lists each request's number of rows
+    (serialising the batch once costs less than a record per request)
 ``{"k": "e", "inst", "seq", "n": 1, "t", "v", "src", "ms", "st", "msg", "input", "row"}``
     a refused request (a client's mistake, or the model failing)
 ``{"k": "gap", "inst", "t", "n", "from", "to"}``
@@ -33,6 +36,7 @@ import random
 import sys
 import time
 from bisect import bisect_right
+from collections import namedtuple
 
 from .contract import JOURNAL_FORMAT, JOURNAL_ROTATE_BYTES
 from .jsonio import dumps, loads
@@ -45,6 +49,10 @@ def new_instance():
     """A name for this run of the service, unique across restarts, versions and replicas,
     and sortable by start time: 11 hex digits of milliseconds, then 5 random ones."""
     return "%011x%05x" % (int(time.time() * 1000), random.SystemRandom().getrandbits(20))
+
+
+#: what the journal keeps of an answered request until its batch is written
+Answered = namedtuple("Answered", "first n t source ms cols preds proba")
 
 
 class Journal:
@@ -97,18 +105,43 @@ class Journal:
     # -- lines -----------------------------------------------------------------
     def predictions(self, first, n, t, source, ms, cols, preds, proba):
         """The line for ``n`` answered rows: their inputs as checked, their outputs."""
-        inputs = cols
-        mask = None
-        if self.masked:
-            inputs = {k: v for k, v in cols.items() if k not in self.masked}
-            mask = {k: self._bins(k, cols[k]) for k in self.masked if k in cols}
         rec = {"k": "p", "inst": self.inst, "seq": first, "n": n, "t": t, "v": self.version, "src": source,
-               "ms": round(ms, 4), "st": 200, "in": inputs, "pred": preds}
-        if mask:
-            rec["mask"] = mask
+               "ms": round(ms, 4), "st": 200}
+        self._inputs(rec, cols)
+        rec["pred"] = preds
         if proba is not None:
             rec["proba"] = proba
         return dumps(rec) + b"\n"
+
+    def batch(self, kept, merged=None, preds=None, proba=None):
+        """The lines of a batch: what ``finish`` returned for each of its requests (an
+        :data:`Answered`, or a refusal's line). Answered requests that came one after
+        another from the same source, with their columns merged into ``merged`` (plain
+        lists) and their outputs into ``preds``/``proba``, make one record."""
+        if (merged is not None and len(kept) > 1 and all(type(k) is Answered for k in kept)
+                and len({k.source for k in kept}) == 1
+                and all(b.first == a.first + a.n for a, b in zip(kept, kept[1:]))
+                and all(type(v) is list for v in merged.values())):
+            first = kept[0]
+            rec = {"k": "p", "inst": self.inst, "seq": first.first, "n": len(preds), "t": [k.t for k in kept],
+                   "v": self.version, "src": first.source, "ms": [round(k.ms, 4) for k in kept],
+                   "reqs": [k.n for k in kept], "st": 200}
+            self._inputs(rec, merged)
+            rec["pred"] = preds
+            if proba is not None:
+                rec["proba"] = proba
+            return dumps(rec) + b"\n"
+        return b"".join(k if type(k) is bytes else self.predictions(*k) for k in kept)
+
+    def _inputs(self, rec, cols):
+        """The inputs as checked into ``rec``; masked ones only as their bins."""
+        if self.masked:
+            rec["in"] = {k: v for k, v in cols.items() if k not in self.masked}
+            mask = {k: self._bins(k, cols[k]) for k in self.masked if k in cols}
+            if mask:
+                rec["mask"] = mask
+        else:
+            rec["in"] = cols
 
     def refused(self, t, source, ms, status, message, input_name=None, row=None):
         first = self.take(1)

@@ -8,8 +8,10 @@ try:  # orjson is installed in the image; the stdlib is the fallback
         return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY)
 
     loads = orjson.loads
+    NUMPY_NATIVE = True  # numeric numpy arrays are written as they are
 except ImportError:  # pragma: no cover - depends on the environment
     def dumps(obj):
         return json.dumps(obj, separators=(",", ":")).encode()
 
     loads = json.loads
+    NUMPY_NATIVE = False

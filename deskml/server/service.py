@@ -10,6 +10,7 @@ import numbers
 
 from .introspect import describe
 from .introspect import plain as _jsonable
+from .jsonio import NUMPY_NATIVE
 from .predictor import Predictor
 
 MAX_ROWS = 10_000
@@ -273,6 +274,16 @@ class ModelService:
     def plain(self, preds, proba):
         """(predictions, probability rows or None) as plain lists, rounded to 6 digits."""
         return plain_predictions(preds), (None if proba is None else rounded(proba))
+
+    def journal_outputs(self, preds, proba):
+        """(predictions, probabilities) for the journal, as :meth:`plain` gives them, but numeric
+        arrays stay arrays: the encoder writes them at C speed, with no list made (a CSV chunk)."""
+        import numpy as np
+
+        if (not NUMPY_NATIVE or getattr(preds, "dtype", None) is None or preds.dtype.kind not in "biuf"
+                or preds.ndim not in (1, 2)):
+            return self.plain(preds, proba)
+        return preds, (None if proba is None else np.round(np.asarray(proba, dtype=float), 6))
 
     def answer_of(self, predictions, rows):
         out = {"predictions": predictions}

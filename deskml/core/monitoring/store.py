@@ -339,8 +339,7 @@ class JournalStore:
                 sums.add_predictions({"n": 1, "t": t, "v": version, "src": source,
                                       "ms": ms if first else None, "pred": [json.loads(pred)] if pred else []}, task)
                 if not first:
-                    for b in sums._each(t, version):
-                        b["requests"] -= 1
+                    sums.uncount_request(t, version)
             for rowid, t, version, status, error in quoted:
                 if input_name is not None and json.loads(error).get("input") != input_name:
                     continue
@@ -406,10 +405,18 @@ def _prediction_rows(rec, iid, names, masked):
     n = rec["n"]
     cols = rec.get("in") or {}
     mask = rec.get("mask") or {}
-    columns = [cols.get(name) for name in names]
-    width = len(columns)
     dumps = orjson.dumps
-    if width and any(c is not None for c in columns):
+    t, seq, v, src, ms = rec["t"], rec["seq"], rec.get("v"), rec.get("src"), rec.get("ms")
+    preds = rec.get("pred") or [None] * n
+    probas = rec.get("proba")
+    if n == 1:  # one request, one row: the usual record, kept short
+        get = cols.get
+        inputs = dumps([(c[0] if c is not None else None) for c in map(get, names)]).decode() if cols else None
+        masks = dumps([(mask.get(name) or [None])[0] for name in masked]).decode() if masked and mask else None
+        return [(t, iid, seq, v, src, 200, ms, inputs, masks, dumps(preds[0]).decode(),
+                 dumps(probas[0]).decode() if probas is not None else None, None)]
+    columns = [cols.get(name) for name in names]
+    if columns and any(c is not None for c in columns):
         filled = [c if c is not None else [None] * n for c in columns]
         inputs = [dumps(list(values)).decode() for values in zip(*filled)]
     else:
@@ -419,56 +426,99 @@ def _prediction_rows(rec, iid, names, masked):
         masks = [dumps(list(b)).decode() for b in zip(*bins)]
     else:
         masks = [None] * n
-    preds = [dumps(p).decode() for p in rec.get("pred") or [None] * n]
-    probas = [dumps(p).decode() for p in rec["proba"]] if rec.get("proba") is not None else [None] * n
-    t, seq, v, src, ms = rec["t"], rec["seq"], rec.get("v"), rec.get("src"), rec.get("ms")
+    preds = [dumps(p).decode() for p in preds]
+    probas = [dumps(p).decode() for p in probas] if probas is not None else [None] * n
+    if "reqs" in rec:  # the requests of one batch: a time and a latency each, for each of its rows
+        ts, mss = [], []
+        for t_i, ms_i, n_i in zip(t, ms, rec["reqs"]):
+            ts.extend([t_i] * n_i)
+            mss.extend([ms_i] * n_i)
+        return [(ts[i], iid, seq + i, v, src, 200, mss[i], inputs[i], masks[i], preds[i], probas[i], None)
+                for i in range(n)]
     return [(t, iid, seq + i, v, src, 200, ms, inputs[i], masks[i], preds[i], probas[i], None) for i in range(n)]
 
 
 class _Aggregates:
     """Sums by minute and by hour, built while a batch of records is stored, then merged
-    into the tables (read, add, write) in the same transaction."""
+    into the tables (read, add, write) in the same transaction. Records are counted into
+    their minute only, with latencies and values kept as plain lists; the sketches and
+    the hours are made once per batch, in :meth:`save` (the per-record cost is what
+    limits how fast the host keeps up)."""
 
     def __init__(self):
-        self.buckets = {}  # (table, bucket, version) -> dict of sums
+        self.minutes = {}  # (minute, version) -> sums
 
-    def _get(self, table, bucket, version):
-        key = (table, bucket, version)
-        b = self.buckets.get(key)
+    def _minute(self, t, version):
+        key = (int(t // 60), version or "?")
+        b = self.minutes.get(key)
         if b is None:
-            b = self.buckets[key] = {"requests": 0, "rows": 0, "errors": {}, "latency": Sketch(),
-                                     "classes": {}, "values": Sketch(), "sources": {}}
+            b = self.minutes[key] = {"requests": 0, "rows": 0, "errors": {}, "latency": [],
+                                     "classes": {}, "values": [], "sources": {}}
         return b
 
-    def _each(self, t, version):
-        yield self._get("minutes", int(t // 60), version or "?")
-        yield self._get("hours", int(t // 3600), version or "?")
-
     def add_predictions(self, rec, task):
+        if "reqs" in rec:  # the requests of one batch, each in its minute
+            preds, start = rec.get("pred") or [], 0
+            for t, ms, n in zip(rec["t"], rec["ms"], rec["reqs"]):
+                self.add_predictions({"n": n, "t": t, "v": rec.get("v"), "src": rec.get("src"), "ms": ms,
+                                      "pred": preds[start:start + n]}, task)
+                start += n
+            return
         n = rec["n"]
-        preds = rec.get("pred") or []
-        for b in self._each(rec["t"], rec.get("v")):
-            b["requests"] += 1
-            b["rows"] += n
-            src = rec.get("src") or "api"
-            b["sources"][src] = b["sources"].get(src, 0) + n
-            if src in LATENCY_SOURCES and rec.get("ms") is not None:
-                b["latency"].add_many([rec["ms"]])
-            if task in ("classification", "clustering", "anomaly_detection") or (preds and isinstance(preds[0], str)):
-                for p in preds:
-                    if not isinstance(p, list):
-                        key = str(p)
-                        b["classes"][key] = b["classes"].get(key, 0) + 1
-            elif preds and not isinstance(preds[0], list):
-                b["values"].add_many(p for p in preds if isinstance(p, (int, float)) and not isinstance(p, bool))
+        preds = rec.get("pred")
+        b = self._minute(rec["t"], rec.get("v"))
+        b["requests"] += 1
+        b["rows"] += n
+        src = rec.get("src") or "api"
+        sources = b["sources"]
+        sources[src] = sources.get(src, 0) + n
+        ms = rec.get("ms")
+        if ms is not None and src in LATENCY_SOURCES:
+            b["latency"].append(ms)
+        if not preds:
+            return
+        if task in ("classification", "clustering", "anomaly_detection") or isinstance(preds[0], str):
+            classes = b["classes"]
+            for p in preds:
+                if not isinstance(p, list):
+                    key = str(p)
+                    classes[key] = classes.get(key, 0) + 1
+        elif not isinstance(preds[0], list):
+            b["values"].extend(p for p in preds if isinstance(p, (int, float)) and not isinstance(p, bool))
+
+    def uncount_request(self, t, version):
+        """One request fewer in its minute (an erased row that shared its request with another)."""
+        self._minute(t, version)["requests"] -= 1
 
     def add_refusal(self, rec):
-        for b in self._each(rec["t"], rec.get("v")):
-            key = str(rec.get("st", 500))
-            b["errors"][key] = b["errors"].get(key, 0) + 1
+        errors = self._minute(rec["t"], rec.get("v"))["errors"]
+        key = str(rec.get("st", 500))
+        errors[key] = errors.get(key, 0) + 1
+
+    def _sums(self):
+        """(table, bucket, version, sums with sketches) for each minute, then each hour."""
+        hours = {}
+        for (minute, version), b in self.minutes.items():
+            latency, values = Sketch(), Sketch()
+            latency.add_many(b["latency"])
+            values.add_many(b["values"])
+            sums = dict(b, latency=latency, values=values)
+            yield "minutes", minute, version, sums
+            h = hours.get((minute // 60, version))
+            if h is None:
+                h = hours[(minute // 60, version)] = {"requests": 0, "rows": 0, "errors": {}, "latency": Sketch(),
+                                                      "classes": {}, "values": Sketch(), "sources": {}}
+            h["requests"] += sums["requests"]
+            h["rows"] += sums["rows"]
+            for key in ("errors", "classes", "sources"):
+                add_counts(h[key], sums[key])
+            h["latency"].merge(latency)
+            h["values"].merge(values)
+        for (hour, version), h in hours.items():
+            yield "hours", hour, version, h
 
     def save(self, db, sign: int = 1):
-        for (table, bucket, version), b in self.buckets.items():
+        for table, bucket, version, b in self._sums():
             row = db.execute(f"SELECT requests, rows, errors, latency, outputs, sources FROM {table} "
                              "WHERE bucket = ? AND version = ?", (bucket, version)).fetchone()
             if row is None:
