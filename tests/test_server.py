@@ -226,3 +226,47 @@ def test_a_malformed_csv_header_is_the_clients_mistake(server, reference):
     assert r.status_code == 400, r.text
     assert "header row cannot be read" in r.json()["error"]["message"]
     assert requests.get(server + "/health").status_code == 200
+
+
+def test_a_large_batch_of_numbers_is_checked_as_closely_as_a_small_one(tmp_path):
+    """Rows of plain numbers are converted in one go (the fast path of large JSON batches);
+    whatever is not a plain finite number among them (true, a text, null, a list) is still
+    refused with the input and the row named, and the answers are the model's own."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(400, 4)) * [1, 10, 100, 1000]
+    model = LogisticRegression(max_iter=2000).fit(X, (X[:, 0] + X[:, 1] / 10 > 0).astype(int))
+    path = tmp_path / "numbers.joblib"
+    joblib.dump(model, path)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "deskml.server", "--model", str(path), "--port", str(port),
+                             "--journal", str(tmp_path / "journal")], env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, 60, alive=lambda: proc.poll() is None)
+        rows = X[:300].tolist()
+        rows[7][2] = int(rows[7][2])  # whole numbers are numbers too
+        answer = requests.post(url + "/v1/predict", json={"instances": rows}).json()
+        expected = np.asarray(rows, dtype=float)
+        assert answer["predictions"] == model.predict(expected).tolist()
+        assert np.allclose([p["1"] for p in answer["probabilities"]], model.predict_proba(expected)[:, 1], atol=1e-6)
+        for bad, phrase in ((True, "x2"), ("12.5", "x2"), (None, "x2"), ([1.0], "x2")):
+            wrong = [list(r) for r in rows]
+            wrong[123][2] = bad
+            refused = requests.post(url + "/v1/predict", json={"instances": wrong})
+            assert refused.status_code == 422, (bad, refused.text)
+            error = refused.json()["error"]
+            assert phrase in error["message"] and error.get("row") == 123, (bad, error)
+        text = json.dumps({"instances": rows}).replace(json.dumps(rows[50][1]), "Infinity", 1)
+        refused = requests.post(url + "/v1/predict", data=text, headers={"Content-Type": "application/json"})
+        assert refused.status_code == 422 and "finite" in refused.json()["error"]["message"]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    lines = [json.loads(line) for f in (tmp_path / "journal").glob("journal-*.jsonl")
+             for line in f.read_bytes().splitlines()]
+    kept = next(r for r in lines if r["k"] == "p" and r["n"] == 300)
+    assert kept["in"]["x2"][7] == rows[7][2] and kept["in"]["x0"][:3] == [r[0] for r in rows[:3]]

@@ -185,7 +185,8 @@ class App:
         if "inputs" in doc:
             cols = self.service.columns_from_named(doc["inputs"])
         else:
-            cols = self.service.columns_from_positional(doc["instances"])
+            cols = self.service.columns_from_positional(doc["instances"],
+                                                        bools_possible=b"true" in body or b"false" in body)
         n = len(next(iter(cols.values()))) if cols else 0
         service, journal, journaling = self.service, self.journal, self.journaling
         source = source_of(req, "api")
