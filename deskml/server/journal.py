@@ -75,6 +75,7 @@ class Journal:
         self.missed_from = None
         self.missed_to = None
         self.written = 0
+        self.busy = 0.0            # seconds spent journaling (making lines, writing): its cost, measured
 
     @classmethod
     def open(cls, where, model, version, inputs, classes=None, task=None):
@@ -105,6 +106,12 @@ class Journal:
     # -- lines -----------------------------------------------------------------
     def predictions(self, first, n, t, source, ms, cols, preds, proba):
         """The line for ``n`` answered rows: their inputs as checked, their outputs."""
+        t0 = time.perf_counter()
+        line = self._line(first, n, t, source, ms, cols, preds, proba)
+        self.busy += time.perf_counter() - t0
+        return line
+
+    def _line(self, first, n, t, source, ms, cols, preds, proba):
         rec = {"k": "p", "inst": self.inst, "seq": first, "n": n, "t": t, "v": self.version, "src": source,
                "ms": round(ms, 4), "st": 200}
         self._inputs(rec, cols)
@@ -118,6 +125,13 @@ class Journal:
         :data:`Answered`, or a refusal's line). Answered requests that came one after
         another from the same source, with their columns merged into ``merged`` (plain
         lists) and their outputs into ``preds``/``proba``, make one record."""
+        t0 = time.perf_counter()
+        try:
+            return self._batch(kept, merged, preds, proba)
+        finally:
+            self.busy += time.perf_counter() - t0
+
+    def _batch(self, kept, merged, preds, proba):
         if (merged is not None and len(kept) > 1 and all(type(k) is Answered for k in kept)
                 and len({k.source for k in kept}) == 1
                 and all(b.first == a.first + a.n for a, b in zip(kept, kept[1:]))
@@ -131,7 +145,7 @@ class Journal:
             if proba is not None:
                 rec["proba"] = proba
             return dumps(rec) + b"\n"
-        return b"".join(k if type(k) is bytes else self.predictions(*k) for k in kept)
+        return b"".join(k if type(k) is bytes else self._line(*k) for k in kept)
 
     def _inputs(self, rec, cols):
         """The inputs as checked into ``rec``; masked ones only as their bins."""
@@ -144,6 +158,7 @@ class Journal:
             rec["in"] = cols
 
     def refused(self, t, source, ms, status, message, input_name=None, row=None):
+        t0 = time.perf_counter()
         first = self.take(1)
         if input_name is not None and input_name in self.masked:  # the message may quote the value
             message = f"'{input_name}' was refused (the value is not recorded: this input is never stored)"
@@ -153,7 +168,9 @@ class Journal:
             rec["input"] = input_name
         if row is not None:
             rec["row"] = row
-        return dumps(rec) + b"\n"
+        line = dumps(rec) + b"\n"
+        self.busy += time.perf_counter() - t0
+        return line
 
     def _bins(self, name, values):
         """A masked input as drift statistics only: the bin of each number, the place of each
@@ -173,6 +190,7 @@ class Journal:
         the rows are counted, and a gap line is written as soon as writing works again."""
         if not data:
             return True
+        t0 = time.perf_counter()
         try:
             if self.missed:
                 data = self._gap_line() + data
@@ -185,6 +203,7 @@ class Journal:
             self.size += len(data)
             self.written += rows
             self.missed = 0
+            self.busy += time.perf_counter() - t0
             return True
         except OSError:
             now = t if t is not None else time.time()
@@ -255,7 +274,7 @@ class Journal:
     def state(self):
         """For /health: where the journal is, and what it could not write."""
         return {"instance": self.inst, "file": self.current_file(), "written": self.written,
-                "not_recorded": self.missed_total}
+                "not_recorded": self.missed_total, "busy_seconds": round(self.busy, 6)}
 
 
 def source_of(req, default):
