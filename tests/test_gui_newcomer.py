@@ -74,3 +74,43 @@ def test_inputs_the_model_does_not_use_are_shown_as_such(qtbot, tmp_path):
     qtbot.addWidget(form)
     form.set_model("http://127.0.0.1:1", info.inputs)
     assert set(form.fields) == {"a", "b"} and set(form.values()) == {"a", "b"}
+
+
+def test_the_first_start_without_an_engine_says_what_that_means(qtbot, monkeypatch, tmp_path, artifacts):
+    """After an install, on a computer with no container engine: a short page says models run
+    as local processes, how to get an engine, and that DeskML works meanwhile; once only."""
+    from PySide6.QtCore import QSettings
+
+    QSettings("DeskML", "DeskML").remove("first_start_done")
+    no_engine = Settings(docker_host=f"unix://{tmp_path}/no-engine.sock", default_port=8757)
+    monkeypatch.setattr("deskml.core.settings.load_settings", lambda: (no_engine, None))
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.welcomed, timeout=60_000):
+        pass
+    page = window.engine_page
+    assert page.isVisible()
+    said = page.headline.text() + " " + page.what_to_do.text()
+    assert "works without one" in said and "local processes" in said
+    assert "Docker" in said and "Podman" in said or "Docker Desktop" in said
+    assert "terminal" not in said.lower() and "sudo" not in said
+    window.grab().save(str(artifacts / "home-first-start-no-engine.png"))
+    page.action_button.click()
+    assert not page.isVisible()
+
+    again = MainWindow()  # the next start: said once is enough
+    qtbot.addWidget(again)
+    again.show()
+    with qtbot.waitSignal(again.welcomed, timeout=60_000):
+        pass
+    assert not again.engine_page.isVisible()
+
+
+def test_the_no_engine_advice_fits_the_computer():
+    from deskml.core.runtimes.engine import no_engine_advice
+
+    for system in ("Windows", "Darwin"):
+        assert "Docker Desktop" in no_engine_advice(system)[1]
+    linux = no_engine_advice("Linux")[1]
+    assert "docker.io" in linux and "Podman" in linux and "local processes" in linux

@@ -87,6 +87,8 @@ class MainWindow(QMainWindow):
         self.message.hide()
         self.alert_banner = MessageBanner()   # alerts, and what happened while the app was closed
         self.alert_banner.hide()
+        self.engine_page = MessageBanner()    # the first start on a computer with no container engine
+        self.engine_page.hide()
         self.report = ModelReport()
         self.report.hide()
         self.deploy_button = QPushButton("Package and start…")
@@ -112,6 +114,7 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(28, 24, 28, 24)
         layout.setSpacing(14)
         layout.addWidget(self.alert_banner)
+        layout.addWidget(self.engine_page)
         layout.addWidget(title)
         layout.addWidget(subtitle)
         layout.addWidget(self.drop_zone)
@@ -339,6 +342,7 @@ class MainWindow(QMainWindow):
             return
         closed = self.settings.value("last_closed_at", None)
         since = float(closed) if closed not in (None, "") else None
+        first = not self.settings.value("first_start_done", False, type=bool)
 
         def job(settings, registry):
             from ..core import services
@@ -346,13 +350,26 @@ class MainWindow(QMainWindow):
 
             lines = meanwhile.since(settings, registry, since) if since else []
             services.resume(settings, registry)
-            return lines
+            no_engine = False
+            if first:  # the first start: is there a container engine at all?
+                client = services.engine(settings)
+                no_engine = client is None
+                if client is not None:
+                    client.close()
+            return lines, no_engine
         self.settings.setValue("last_closed_at", "")
         self._welcome_started = _time.time()
-        self._welcome_worker = workers.start(job, _settings(), _registry(), on_done=lambda lines: self._welcome(
-            since, lines), on_error=lambda exc: None, on_finished=self._welcomed)
+        self._welcome_worker = workers.start(job, _settings(), _registry(), on_done=lambda found: self._welcome(
+            since, *found), on_error=lambda exc: None, on_finished=self._welcomed)
 
-    def _welcome(self, since, lines):
+    def _welcome(self, since, lines, no_engine=False):
+        self.settings.setValue("first_start_done", True)
+        if no_engine:
+            from ..core.runtimes.engine import no_engine_advice
+
+            headline, what_to_do = no_engine_advice()
+            self.engine_page.show_message(headline, what_to_do, level="info",
+                                          action=("Got it", self.engine_page.hide))
         if lines:
             from ..core.monitoring.meanwhile import headline
             self.alert_banner.show_message(headline(since, lines), "\n".join(lines), level="info")

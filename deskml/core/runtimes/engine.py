@@ -81,3 +81,23 @@ def image_present(client, tag: str) -> bool:
         return True
     except ImageNotFound:
         return False
+
+
+def no_engine_advice(system: str | None = None) -> tuple[str, str]:
+    """(headline, what to do) for a computer with no container engine, in plain words: what it
+    means (models run as local processes, and DeskML works meanwhile) and how to get one for
+    this kind of computer. The app shows it on its first start."""
+    import platform
+
+    system = system or platform.system()
+    headline = "No container engine on this computer yet: DeskML works without one"
+    means = ("Your models run as local processes on this computer, and everything else works: the "
+             "checks, the predictions, the monitoring. With a container engine, each model runs in a "
+             "package of its own, with the exact library versions it was saved with.")
+    if system in ("Windows", "Darwin"):
+        how = ("To get one: install Docker Desktop (free for small businesses, from docker.com) "
+               "and start it once.")
+    else:
+        how = ("To get one: install Docker Engine (the package 'docker.io') or Podman from your "
+               "system's software centre, then log out and in again.")
+    return headline, f"{means}\n\n{how} DeskML finds it the next time it starts; nothing else to set up."
