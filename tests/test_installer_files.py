@@ -57,3 +57,33 @@ def test_the_macos_info_plist_owns_the_model_files(tmp_path):
         icon = Image.open(contents / "Resources" / name)
         assert icon.format == "ICNS" and (512, 512, 2) in icon.info["sizes"] and (16, 16, 2) in icon.info["sizes"]
         assert icon.convert("RGBA").getextrema()[3] == (0, 255)  # drawn: transparent around, opaque inside
+
+
+def test_the_self_test_opens_the_window_and_inspects_a_random_forest(tmp_path):
+    """``deskml --self-test``, as the installed app runs it: offscreen, every step said, exit 0;
+    and it changes nothing (no first-start page used up, no model brought back)."""
+    from conftest import run_cli
+    from PySide6.QtCore import QSettings
+
+    QSettings("DeskML", "DeskML").remove("first_start_done")
+    proc = run_cli("--self-test", timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines[:3]] == ["ok      window", "ok      demo model",
+                                                           "ok      random forest"]
+    assert "classification" in lines[2] and lines[-1] == "self-test passed"
+    QSettings("DeskML", "DeskML").sync()
+    assert QSettings("DeskML", "DeskML").value("first_start_done") is None
+
+
+def test_a_failing_step_is_named_and_the_exit_code_says_so(qapp, monkeypatch):
+    from deskml.gui.app import self_test
+
+    def broken(path, **kw):
+        raise ImportError("No module named 'sklearn.ensemble._forest'")
+    monkeypatch.setattr("deskml.core.intake.inspection.inspect_file", broken)
+    said = []
+    assert self_test(out=said.append) == 1
+    failed = [s for s in said if s.startswith("FAILED")]
+    assert failed and "random forest" in failed[-1] and "sklearn.ensemble._forest" in failed[-1]
+    assert said[-1] == "self-test FAILED"

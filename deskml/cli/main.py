@@ -3,6 +3,7 @@
     deskml                     open the app
     deskml FILE                open the app with that model file
     deskml --demo              open the app with the demo model
+    deskml --self-test         check an installed DeskML works (offscreen; exit 0 when it does)
     deskml inspect FILE        say what a model file is, safely (--json for scripts)
     deskml demo                make the demo model and print where it is
     deskml engine              check the container engine and the base image
@@ -351,6 +352,10 @@ def _log_path():
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--self-test"]:
+        from ..gui.app import self_test
+
+        return self_test()
     if not argv or argv[0] == "--demo" or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
         demo = "--demo" in argv
         files = [a for a in argv if a != "--demo"]

@@ -39,6 +39,14 @@ def config_dir() -> Path:
     return d
 
 
+def cache_dir() -> Path:
+    """``DESKML_HOME``/cache, else the OS's usual cache folder: what can be made again."""
+    home = os.environ.get("DESKML_HOME")
+    d = Path(home) / "cache" if home else Path(platformdirs.user_cache_dir("DeskML", appauthor=False))
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
 def slug(text: str) -> str:
     """A name safe for image tags, container names and folder names."""
     s = re.sub(r"[^a-z0-9_.-]+", "-", str(text).lower()).strip("-.")

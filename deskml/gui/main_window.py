@@ -43,7 +43,9 @@ class MainWindow(QMainWindow):
     welcomed = Signal()                    # models left running are back; what happened meanwhile is shown
     closed_for_good = Signal()             # the window closed (not into the tray): the app ends
 
-    def __init__(self, demo_provider=None):
+    def __init__(self, demo_provider=None, welcome: bool = True):
+        """``welcome``: bring back the models left running and say what happened meanwhile
+        (False for ``deskml --self-test``, which must change nothing)."""
         super().__init__()
         self.setWindowTitle("DeskML")
         self.setWindowIcon(icon("deskml"))
@@ -146,7 +148,8 @@ class MainWindow(QMainWindow):
         self.watcher.start()
         self._quitting = False
         self._welcome_worker = None
-        QTimer.singleShot(0, self.welcome_back)
+        if welcome:
+            QTimer.singleShot(0, self.welcome_back)
 
     # -- menu --------------------------------------------------------------
     def _build_menu(self):
