@@ -1,5 +1,7 @@
 """Build one installer artifact into dist/ (``installer/build TARGET``).
 
+    bundle        dist/deskml/: the app as a PyInstaller one-folder bundle (``deskml`` in it
+                  is the program; ``deskml --self-test`` checks it)
     macos-plist   dist/DeskML.app/Contents/Info.plist, with the model files as a document
                   type and an exported UTI, and the app's and the file type's .icns icons
 
@@ -127,7 +129,31 @@ def macos_plist() -> Path:
     return contents / "Info.plist"
 
 
-TARGETS = {"macos-plist": macos_plist}
+def bundle() -> Path:
+    """The one-folder bundle. Pickles name modules the code never imports, so every
+    scikit-learn submodule goes in (the app unpickles in its inspection child); the serving
+    app's sources and the image's helper go in as files, for packaging images. Not
+    ``--strip``: stripping breaks numpy's OpenBLAS (its ELF segments are no longer page
+    aligned), which ``--self-test`` caught."""
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-r", str(HERE / "requirements-build.txt")],
+                   check=True)
+    work = Path(tempfile.mkdtemp(prefix="deskml-bundle-"))
+    sep = os.pathsep
+    args = [str(HERE / "entry.py"), "--name", "deskml", "--onedir", "--noconfirm", "--clean",
+            "--distpath", str(dist()), "--workpath", str(work / "build"), "--specpath", str(work),
+            "--collect-submodules", "sklearn", "--collect-submodules", "deskml", "--collect-submodules", "skops",
+            "--collect-submodules", "pip", "--collect-data", "pip",
+            "--add-data", f"{ROOT / 'resources'}{sep}resources",
+            "--add-data", f"{ROOT / 'deskml' / 'server'}{sep}deskml/server",
+            "--add-data", f"{ROOT / 'deskml' / 'core' / 'packaging' / 'lean_venv.py'}{sep}deskml/core/packaging",
+            "--exclude-module", "tkinter", "--exclude-module", "pytest", "--exclude-module", "IPython"]
+    subprocess.run([sys.executable, "-m", "PyInstaller", *args], check=True)
+    return dist() / "deskml"
+
+
+TARGETS = {"bundle": bundle, "macos-plist": macos_plist}
 
 
 def main(argv=None) -> int:
