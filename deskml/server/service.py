@@ -286,12 +286,10 @@ class ModelService:
     def journal_outputs(self, preds, proba):
         """(predictions, probabilities) for the journal, as :meth:`plain` gives them, but numeric
         arrays stay arrays: the encoder writes them at C speed, with no list made (a CSV chunk)."""
-        import numpy as np
-
         if (not NUMPY_NATIVE or getattr(preds, "dtype", None) is None or preds.dtype.kind not in "biuf"
                 or preds.ndim not in (1, 2)):
             return self.plain(preds, proba)
-        return preds, (None if proba is None else np.round(np.asarray(proba, dtype=float), 6))
+        return preds, (None if proba is None else rounded(proba, as_list=False))
 
     def answer_of(self, predictions, rows):
         out = {"predictions": predictions}
@@ -337,10 +335,12 @@ def plain_predictions(preds):
     return [_jsonable(p) for p in preds]
 
 
-def rounded(proba):
+def rounded(proba, as_list=True):
+    """Probabilities rounded to 6 digits: a plain list, or (``as_list=False``) the array."""
     import numpy as np
 
-    return np.round(np.asarray(proba, dtype=float), 6).tolist()
+    out = np.round(np.asarray(proba, dtype=float), 6)
+    return out.tolist() if as_list else out
 
 
 _NUMBER_TYPES = frozenset({int, float})
