@@ -168,6 +168,7 @@ def app_run(qtbot, monkeypatch):
         qtbot.waitUntil(lambda: window.report.isVisible(), timeout=60_000)
         seen["title"] = window.report.verdict.text()
         seen["rows"] = window.report.inputs.rowCount()
+        seen["window"] = window.windowTitle()
         window.close()
         return 0
 
@@ -181,6 +182,7 @@ def test_app_opens_the_file_given_on_the_command_line(app_run, demo):
 
     assert app_module.run_app(file=str(demo.model)) == 0
     assert app_run["title"] == f"{demo.model.name} is safe to open"
+    assert app_run["window"] == f"{demo.model.name} — DeskML"  # what the task bar shows
 
 
 def test_app_starts_with_the_demo_model(app_run):
@@ -188,7 +190,8 @@ def test_app_starts_with_the_demo_model(app_run):
     from deskml.cli.main import main
 
     assert main(["--demo"]) == 0
-    assert app_run == {"rows": 7, "title": "coffee_shop_returning_customers.joblib is safe to open"}
+    assert app_run == {"rows": 7, "title": "coffee_shop_returning_customers.joblib is safe to open",
+                       "window": "coffee_shop_returning_customers.joblib — DeskML"}
 
 
 def test_mistyped_command_is_not_opened_as_a_file(capsys):

@@ -281,6 +281,7 @@ class MainWindow(QMainWindow):
         self.deploy_button.setDefault(True)
         self.deploy_button.setFocus()
         self.statusBar().showMessage(f"{info.file_name}: safe to open")
+        self.setWindowTitle(f"{info.file_name} — DeskML")  # the task bar says which file is open
 
     def deploy(self):
         """Open the deploy wizard for the model on screen."""
@@ -424,4 +425,5 @@ class MainWindow(QMainWindow):
         else:
             self.message.show_error(exc)
         self.statusBar().showMessage("The file was not opened")
+        self.setWindowTitle("DeskML")
         self._outcome = exc

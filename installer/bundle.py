@@ -1,0 +1,127 @@
+"""The app as a PyInstaller one-folder bundle (``installer/build bundle``): what goes in,
+what stays out, and what the bundle needs from the system it runs on."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from common import HERE, ROOT, dist, need
+
+# What the bundle leaves out: test suites, which pull in optional libraries and slow the
+# analysis down; other GUI toolkits; Qt modules the app does not use; model libraries the
+# app never loads itself (a model that needs one is described from its file and served in
+# its own image, which installs it).
+EXCLUDES = ("tkinter", "pytest", "IPython", "PyQt5", "PyQt6", "PySide2", "lightgbm", "xgboost",
+            "PySide6.QtOpenGL", "PySide6.QtOpenGLWidgets", "PySide6.QtNetwork", "sklearn.conftest",
+            "pandas.io.formats.style", "jinja2", "setuptools", "pkg_resources", "distutils",
+            "pyarrow", "yaml", "docutils", "sqlalchemy", "fsspec", "bs4", "lxml", "rich")
+SKIPPED_PACKAGES = {"tests", "_build_utils", "conftest"}
+
+
+def submodules(package: str) -> list[str]:
+    """Every module of an installed package, read from its folder (not imported, which is
+    what PyInstaller's --collect-submodules does and most of its cost), test suites left out."""
+    import importlib.util
+
+    root = Path(importlib.util.find_spec(package).origin).parent
+    names = []
+    for path in root.rglob("*"):
+        if path.suffix not in (".py", ".so") or path.name.startswith("__main__"):
+            continue
+        parts = list(path.relative_to(root).with_suffix("").parts)
+        parts[-1] = parts[-1].split(".")[0]  # _foo.cpython-311-x86_64-linux-gnu -> _foo
+        if SKIPPED_PACKAGES & set(parts) or any(p.startswith("test_") for p in parts):
+            continue
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        names.append(".".join([package, *parts]))
+    return sorted(set(names))
+
+
+def strip_debug_info(folder: Path) -> int:
+    """Remove debug information from the bundle's own binaries (Python's library is 23 MB
+    with it, 5 without). Wheels' vendored libraries (``*.libs``) are left alone: their
+    ELF layout was rewritten by auditwheel and ``strip`` breaks it (numpy's OpenBLAS no
+    longer loads). Returns the bytes saved."""
+    saved = 0
+    for path in folder.rglob("*.so*"):
+        if path.is_symlink() or not path.is_file() or any(p.endswith(".libs") for p in path.parts):
+            continue
+        with open(path, "rb") as f:
+            if f.read(4) != b"\x7fELF":
+                continue
+        sections = subprocess.run(["readelf", "-S", "-W", str(path)], capture_output=True, text=True).stdout
+        if ".debug_info" not in sections:
+            continue
+        before = path.stat().st_size
+        subprocess.run(["strip", "--strip-debug", str(path)], check=True)
+        saved += before - path.stat().st_size
+    return saved
+
+
+def bundle() -> Path:
+    """The one-folder bundle. Pickles name modules the code never imports, so every
+    scikit-learn submodule goes in (the app unpickles in its inspection child); the serving
+    app's sources and the image's helper go in as files, for packaging images. Not
+    ``--strip``: stripping breaks numpy's OpenBLAS (its ELF segments are no longer page
+    aligned), which ``--self-test`` caught; debug information is removed instead where it
+    is safe (``strip_debug_info``)."""
+    need("readelf", "binutils")  # and strip, from the same package
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-r", str(HERE / "requirements-build.txt")],
+                   check=True)
+    work = Path(tempfile.mkdtemp(prefix="deskml-bundle-"))
+    sep = os.pathsep
+    hidden = [name for package in ("sklearn", "skops", "deskml", "pip") for name in submodules(package)]
+    args = [str(HERE / "entry.py"), "--name", "deskml", "--onedir", "--noconfirm",
+            "--distpath", str(dist()), "--workpath", str(work / "build"), "--specpath", str(work),
+            *(f"--hidden-import={name}" for name in hidden),
+            "--collect-data", "pip",
+            "--add-data", f"{ROOT / 'resources'}{sep}resources",
+            "--add-data", f"{ROOT / 'deskml' / 'server'}{sep}deskml/server",
+            "--add-data", f"{ROOT / 'deskml' / 'core' / 'packaging' / 'lean_venv.py'}{sep}deskml/core/packaging",
+            *(f"--exclude-module={name}" for name in EXCLUDES)]
+    subprocess.run([sys.executable, "-m", "PyInstaller", *args], check=True)
+    shutil.rmtree(work, ignore_errors=True)
+    out = dist() / "deskml"
+    print(f"debug information removed: {strip_debug_info(out) / 2**20:.0f} MiB")
+    return out
+
+
+def elf_files(folder: Path):
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            with open(path, "rb") as f:
+                if f.read(4) == b"\x7fELF":
+                    yield path
+
+
+def glibc_needed(folder: Path) -> tuple[tuple[int, int], Path | None]:
+    """The newest glibc symbol version any binary of the bundle asks for (its version needs,
+    ``readelf -V``), and the binary that asks: the oldest glibc the bundle runs on
+    (PyInstaller does not bundle the C library)."""
+    newest, who = (2, 0), None
+    for path in elf_files(folder):
+        out = subprocess.run(["readelf", "-V", "-W", str(path)], capture_output=True, text=True).stdout
+        needs = out.partition(".gnu.version_r")[2]
+        for major, minor in re.findall(r"Name: GLIBC_(\d+)\.(\d+)", needs):
+            if (int(major), int(minor)) > newest:
+                newest, who = (int(major), int(minor)), path
+    return newest, who
+
+
+def system_libraries(folder: Path) -> dict[str, list[Path]]:
+    """The shared libraries the bundle's binaries name (DT_NEEDED) but do not carry: they must
+    come from the system. {soname: [binaries that need it]}."""
+    carried, needed = set(), {}
+    for path in folder.rglob("*"):
+        carried.add(path.name)
+    for path in elf_files(folder):
+        out = subprocess.run(["readelf", "-d", "-W", str(path)], capture_output=True, text=True).stdout
+        for soname in re.findall(r"\(NEEDED\).*\[(.+?)\]", out):
+            needed.setdefault(soname, []).append(path)
+    return {name: paths for name, paths in sorted(needed.items()) if name not in carried}
