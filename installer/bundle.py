@@ -79,6 +79,7 @@ def bundle() -> Path:
     hidden = [name for package in ("sklearn", "skops", "deskml", "pip") for name in submodules(package)]
     args = [str(HERE / "entry.py"), "--name", "deskml", "--onedir", "--noconfirm",
             "--distpath", str(dist()), "--workpath", str(work / "build"), "--specpath", str(work),
+            "--additional-hooks-dir", str(HERE / "hooks"),
             *(f"--hidden-import={name}" for name in hidden),
             "--collect-data", "pip",
             "--add-data", f"{ROOT / 'resources'}{sep}resources",
