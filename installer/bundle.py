@@ -71,7 +71,9 @@ def bundle() -> Path:
     ``--strip``: stripping breaks numpy's OpenBLAS (its ELF segments are no longer page
     aligned), which ``--self-test`` caught; debug information is removed instead where it
     is safe (``strip_debug_info``)."""
-    need("readelf", "binutils")  # and strip, from the same package
+    linux = sys.platform.startswith("linux")
+    if linux:
+        need("readelf", "binutils")  # and strip, from the same package
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-r", str(HERE / "requirements-build.txt")],
                    check=True)
     work = Path(tempfile.mkdtemp(prefix="deskml-bundle-"))
@@ -89,7 +91,8 @@ def bundle() -> Path:
     subprocess.run([sys.executable, "-m", "PyInstaller", *args], check=True)
     shutil.rmtree(work, ignore_errors=True)
     out = dist() / "deskml"
-    print(f"debug information removed: {strip_debug_info(out) / 2**20:.0f} MiB")
+    if linux:
+        print(f"debug information removed: {strip_debug_info(out) / 2**20:.0f} MiB")
     return out
 
 

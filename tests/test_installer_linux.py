@@ -6,6 +6,7 @@ installed with apt and opened on a screen by the installer check in CI
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -117,6 +118,7 @@ def test_the_per_user_installer_opens_model_files_and_leaves_nothing_when_remove
         subprocess.run(["update-desktop-database", str(apps)], check=True)  # the cache desktops keep
     (home / ".config").mkdir()
     (home / ".config/mimeapps.list").write_text("[Default Applications]\ntext/plain=editor.desktop\n")
+    (home / ".local/bin").mkdir()  # an empty ~/.local/bin stays: some shells put it on the PATH if it exists
     before = _tree(home)
     env = _user_env(home)
 
@@ -152,17 +154,59 @@ def test_the_per_user_installer_opens_model_files_and_leaves_nothing_when_remove
     assert _tree(home) == before  # the user's own files as they were, nothing of DeskML's
 
 
-def test_a_damaged_installer_says_so_and_installs_nothing(packages, tmp_path):
+def test_a_damaged_installer_says_so_and_changes_nothing(packages, tmp_path):
     _, run = packages
     damaged = tmp_path / "deskml.run"
     data = run.read_bytes()
     damaged.write_bytes(data[: len(data) // 2])  # a download cut short
     home = tmp_path / "home"
     home.mkdir()
-    done = subprocess.run(["sh", str(damaged)], env=_user_env(home), capture_output=True, text=True, timeout=60)
+    env = _user_env(home)
+    done = subprocess.run(["sh", str(damaged)], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "damaged" in done.stdout and "Download it again" in done.stdout
-    assert not (home / ".local/share/deskml-app/app").exists() and not (home / ".local/bin/deskml").exists()
+    assert _tree(home) == {}
+    # an update from a damaged download leaves the working install as it was
+    subprocess.run(["sh", str(run)], env=env, check=True, capture_output=True, timeout=120)
+    installed = _tree(home)
+    done = subprocess.run(["sh", str(damaged)], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "Nothing was changed" in done.stdout
+    assert _tree(home) == installed
+
+
+def test_another_programs_deskml_command_is_left_alone(packages, tmp_path):
+    """A `deskml` already in ~/.local/bin (a pip --user install, say) is neither replaced nor removed."""
+    _, run = packages
+    home = tmp_path / "home"
+    theirs = home / ".local/bin/deskml"
+    theirs.parent.mkdir(parents=True)
+    theirs.write_text("#!/bin/sh\necho pip's deskml\n")
+    env = _user_env(home)
+    done = subprocess.run(["sh", str(run)], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "another program's and was left as it is" in done.stdout
+    assert theirs.read_text() == "#!/bin/sh\necho pip's deskml\n"
+    subprocess.run(["sh", str(run), "--uninstall"], env=env, check=True, capture_output=True, timeout=60)
+    assert _tree(home) == {".local": None, ".local/bin": None, ".local/bin/deskml": theirs.read_bytes()}
+
+
+def test_the_menu_entry_survives_a_home_with_odd_characters(packages, tmp_path):
+    """Exec quoting and escaping as the desktop-entry spec asks ($, %, &, quotes, backslash)."""
+    _, run = packages
+    home = tmp_path / 'odd $HOME & "50%" \\ it'
+    home.mkdir()
+    env = _user_env(home)
+    subprocess.run(["sh", str(run)], env=env, check=True, capture_output=True, timeout=120)
+    app = f"{home}/.local/share/deskml-app/app/deskml"
+    (exec_line,) = [line for line in (home / ".local/share/applications/deskml.desktop").read_text().splitlines()
+                    if line.startswith("Exec=")]
+    # undo the spec's two levels: the string's escapes (\\\\ is one backslash), then the
+    # quoting inside "…" (a backslash before " ` $ \\), then %% (a literal %)
+    value = exec_line[len("Exec="):]
+    assert value.endswith(" %f")
+    quoted = value[: -len(" %f")].replace("\\\\", "\\")
+    assert quoted.startswith('"') and quoted.endswith('"')
+    inner = re.sub(r'\\(["`$\\])', r"\1", quoted[1:-1]).replace("%%", "%")
+    assert inner == app
 
 
 def test_the_per_user_installer_refuses_an_unknown_option(packages, tmp_path):

@@ -139,12 +139,23 @@ def test_per_user_install_open_uninstall(setup_exe, wine, tmp_path):
     assert opened.read_text(errors="replace").endswith(f'"{target}"')  # one argument, spaces and all
     opened.unlink()
 
+    # an update over it: nothing of the earlier version is left in the bundle's folder
+    stale = install_dir / "_internal" / "from the earlier version.pyd"
+    stale.parent.mkdir()
+    stale.write_bytes(b"old")
+    wine.run("wine", str(setup_exe), "/S")
+    assert not stale.exists() and (install_dir / "deskml.exe").exists()
+    # the app's own settings live under the same key; uninstalling keeps them
+    wine.run("wine", "reg", "add", r"HKCU\Software\DeskML\DeskML", "/v", "first_start_done", "/d", "true", "/f")
+
     uninstall = keys["uninstall"]["QuietUninstallString"]
     assert uninstall.endswith("/CurrentUser /S")
     wine.run("wine", wine.unix(uninstall.split('"')[1]), "/CurrentUser", "/S")
     assert wine.wait_gone(install_dir)
     assert all(v is None for v in association_keys(wine, "HKCU").values())
     assert not any(p.exists() for p in start_menu)
+    assert wine.key(r"HKCU\Software\DeskML") == {}  # the installer's values gone
+    assert wine.key(r"HKCU\Software\DeskML\DeskML") == {"first_start_done": "true"}
 
 
 def test_all_users_install_opens_files_through_the_association(setup_exe, wine, tmp_path):

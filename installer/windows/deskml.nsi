@@ -34,8 +34,9 @@ OutFile "${OUTFILE}"
 BrandingText "${APPNAME} ${VERSION}"
 !define MUI_ICON "${ICONS}/deskml.ico"
 !define MUI_UNICON "${ICONS}/deskml.ico"
-!define MUI_FINISHPAGE_RUN "$INSTDIR\deskml.exe"
+!define MUI_FINISHPAGE_RUN
 !define MUI_FINISHPAGE_RUN_TEXT "Open DeskML now"
+!define MUI_FINISHPAGE_RUN_FUNCTION OpenAsUser
 
 !insertmacro MULTIUSER_PAGE_INSTALLMODE
 !insertmacro MUI_PAGE_DIRECTORY
@@ -54,6 +55,12 @@ VIAddVersionKey "LegalCopyright" "DeskML"
 
 Function .onInit
   !insertmacro MULTIUSER_INIT
+FunctionEnd
+
+; Through Explorer, so that DeskML starts as the user even when the installer was elevated
+; (an elevated window refuses files dragged from Explorer).
+Function OpenAsUser
+  Exec '"$WINDIR\explorer.exe" "$INSTDIR\deskml.exe"'
 FunctionEnd
 
 Function un.onInit
@@ -89,6 +96,12 @@ FunctionEnd
 !macroend
 
 Section "DeskML"
+  ; always a folder of its own: the bundle's _internal is a name every PyInstaller app uses
+  ${GetFileName} "$INSTDIR" $0
+  ${If} $0 != "DeskML"
+    StrCpy $INSTDIR "$INSTDIR\DeskML"
+  ${EndIf}
+  RMDir /r "$INSTDIR\_internal"  ; an update: no file of the earlier version is left among the new
   SetOutPath "$INSTDIR"
   File /r "${BUNDLE}/*"
   File "${ICONS}/deskml-model.ico"
@@ -123,7 +136,10 @@ Section "Uninstall"
   !undef ASSOCIATE
   DeleteRegKey SHCTX "Software\Classes\${PROGID}"
   DeleteRegKey SHCTX "${UNINSTKEY}"
-  DeleteRegKey SHCTX "${REGKEY}"
+  ; only the installer's values: the app keeps its settings under the same key (DeskML\DeskML)
+  DeleteRegValue SHCTX "${REGKEY}" "InstallMode"
+  DeleteRegValue SHCTX "${REGKEY}" "InstallDir"
+  DeleteRegKey /ifempty SHCTX "${REGKEY}"
   ; only what the installer put there: a folder the user chose is not emptied of their files
   RMDir /r "$INSTDIR\_internal"
   Delete "$INSTDIR\deskml.exe"
