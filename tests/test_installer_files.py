@@ -6,6 +6,7 @@ from __future__ import annotations
 import configparser
 import os
 import plistlib
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -25,6 +26,11 @@ def test_the_desktop_entry_opens_model_files():
     assert app["Version"] == "1.4" and app["Type"] == "Application" and app["Terminal"] == "false"
     assert app["MimeType"] == filetypes.MIME_TYPE + ";"
     assert app["Exec"].split()[-1] == "%f"  # the double-clicked file, one path, spaces and all
+    validate = shutil.which("desktop-file-validate")
+    if validate or os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        said = subprocess.run([validate or "desktop-file-validate", str(ROOT / "installer" / "deskml.desktop")],
+                              capture_output=True, text=True)
+        assert said.returncode == 0 and said.stdout == "", said.stdout  # no error, no warning, no hint
 
 
 def test_the_mime_package_names_the_three_extensions():
