@@ -129,6 +129,8 @@ def test_from_a_dropped_file_to_a_prediction(qtbot, demo, artifacts, runtime_kin
         again.grab().save(str(artifacts / f"home-models-{tag}.png"))
         dash = again.open_dashboard(name)
         qtbot.waitUntil(lambda: dash.overview.address.text() == url, timeout=30_000)
+        # the address comes from the live view; Stop is enabled once the overview's own look is done
+        qtbot.waitUntil(dash.overview.stop_button.isEnabled, timeout=30_000)
         dash.overview.stop_button.click()
         qtbot.waitUntil(lambda: dash.overview.state.text().startswith("Stopped by you at"), timeout=60_000)
         qtbot.waitUntil(lambda: again.models.state_of(name) == "stopped", timeout=30_000)
