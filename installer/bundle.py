@@ -49,12 +49,9 @@ def strip_debug_info(folder: Path) -> int:
     ELF layout was rewritten by auditwheel and ``strip`` breaks it (numpy's OpenBLAS no
     longer loads). Returns the bytes saved."""
     saved = 0
-    for path in folder.rglob("*.so*"):
-        if path.is_symlink() or not path.is_file() or any(p.endswith(".libs") for p in path.parts):
+    for path in elf_files(folder):
+        if ".so" not in path.name or any(p.endswith(".libs") for p in path.parts):
             continue
-        with open(path, "rb") as f:
-            if f.read(4) != b"\x7fELF":
-                continue
         sections = subprocess.run(["readelf", "-S", "-W", str(path)], capture_output=True, text=True).stdout
         if ".debug_info" not in sections:
             continue

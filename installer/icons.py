@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT
+
 ICON_SVG = ROOT / "resources" / "icons" / "deskml.svg"
 HICOLOR_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 MIME_ICON = "application-x-deskml-model"  # the icon name shared-mime-info derives from the type

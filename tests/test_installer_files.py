@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "installer"))
 
 import filetypes  # noqa: E402
+from conftest import _in_ci  # noqa: E402
 
 
 def test_the_desktop_entry_opens_model_files():
@@ -27,7 +28,7 @@ def test_the_desktop_entry_opens_model_files():
     assert app["MimeType"] == filetypes.MIME_TYPE + ";"
     assert app["Exec"].split()[-1] == "%f"  # the double-clicked file, one path, spaces and all
     validate = shutil.which("desktop-file-validate")
-    if validate or os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    if validate or _in_ci():
         said = subprocess.run([validate or "desktop-file-validate", str(ROOT / "installer" / "deskml.desktop")],
                               capture_output=True, text=True)
         assert said.returncode == 0 and said.stdout == "", said.stdout  # no error, no warning, no hint

@@ -19,12 +19,9 @@ sys.path.insert(0, str(ROOT / "installer"))
 
 import filetypes  # noqa: E402
 import linux  # noqa: E402
+from conftest import _in_ci  # noqa: E402
 
 BUILD = ROOT / "installer" / "build"
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def _needs(*tools):
