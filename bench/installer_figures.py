@@ -50,7 +50,9 @@ class Screen:
 
     def __init__(self):
         self.display = f":{90 + os.getpid() % 9}"
-        self.proc = subprocess.Popen(["Xvfb", self.display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        # -noreset: without it the X server resets when its last client leaves, and a start in that
+        # moment fails with "could not connect to display" (Qt then aborts: exit -6).
+        self.proc = subprocess.Popen(["Xvfb", self.display, "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-noreset"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1.0)
 

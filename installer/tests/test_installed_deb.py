@@ -102,7 +102,7 @@ def test_xdg_open_shows_the_file_in_deskml(installed, user):
     that file's report (its title names the file only once the file was checked and shown)."""
     home, model, env = user
     display = f":{80 + os.getpid() % 9}"
-    screen = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+    screen = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-noreset"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     env = dict(env, DISPLAY=display)
     opener = None
