@@ -19,7 +19,7 @@ from common import HERE, ROOT, dist, need
 EXCLUDES = ("tkinter", "pytest", "IPython", "PyQt5", "PyQt6", "PySide2", "lightgbm", "xgboost",
             "PySide6.QtOpenGL", "PySide6.QtOpenGLWidgets", "PySide6.QtNetwork", "sklearn.conftest",
             "pandas.io.formats.style", "jinja2", "setuptools", "pkg_resources", "distutils",
-            "pyarrow", "yaml", "docutils", "sqlalchemy", "fsspec", "bs4", "lxml", "rich")
+            "pyarrow", "yaml", "docutils", "sqlalchemy", "fsspec", "bs4", "lxml", "rich", "pip")
 SKIPPED_PACKAGES = {"tests", "_build_utils", "conftest"}
 
 
@@ -43,6 +43,40 @@ def submodules(package: str) -> list[str]:
     return sorted(set(names))
 
 
+def pip_wheel(folder: Path) -> Path:
+    """pip's own wheel, of the version installed here, from the package registries. The
+    bundle carries pip as this one file and runs it from the wheel (``entry.py``), as
+    get-pip does: PyInstaller then neither analyses nor compiles pip's 440 modules (6 s of
+    a 124 s build here), and pip costs about 1.4 s more per call to compile itself. (The
+    bundle's pip must answer ``-m pip``: the self-test asks it.)"""
+    from importlib.metadata import version
+
+    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+                    "--dest", str(folder), f"pip=={version('pip')}"], check=True)
+    (wheel,) = folder.glob("pip-*.whl")
+    return wheel
+
+
+def stdlib_imports(package: str) -> list[str]:
+    """The standard-library modules a package's sources import (read with ``ast``, not
+    run), whose package exists on this platform: what pip needs from the bundle's Python."""
+    import ast
+    import importlib.util
+
+    root = Path(importlib.util.find_spec(package).origin).parent
+    names = set()
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_bytes())):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module)
+    present = {top for top in {name.partition(".")[0] for name in names} & sys.stdlib_module_names
+               if importlib.util.find_spec(top) is not None}  # a top-level find_spec imports nothing
+    wanted = [name for name in sorted(names) if name.partition(".")[0] in present]
+    return wanted
+
+
 def strip_debug_info(folder: Path) -> int:
     """Remove debug information from the bundle's own binaries (Python's library is 23 MB
     with it, 5 without). Wheels' vendored libraries (``*.libs``) are left alone: their
@@ -63,7 +97,8 @@ def strip_debug_info(folder: Path) -> int:
 
 def bundle() -> Path:
     """The one-folder bundle. Pickles name modules the code never imports, so every
-    scikit-learn submodule goes in (the app unpickles in its inspection child); the serving
+    scikit-learn submodule goes in (the app unpickles in its inspection child); pip goes in
+    as its wheel (``pip_wheel``), with the standard modules it imports; the serving
     app's sources and the image's helper go in as files, for packaging images. Not
     ``--strip``: stripping breaks numpy's OpenBLAS (its ELF segments are no longer page
     aligned), which ``--self-test`` caught; debug information is removed instead where it
@@ -75,12 +110,14 @@ def bundle() -> Path:
                    check=True)
     work = Path(tempfile.mkdtemp(prefix="deskml-bundle-"))
     sep = os.pathsep
-    hidden = [name for package in ("sklearn", "skops", "deskml", "pip") for name in submodules(package)]
+    hidden = [name for package in ("sklearn", "skops", "deskml") for name in submodules(package)]
+    hidden += [name for name in stdlib_imports("pip") if name.partition(".")[0] not in EXCLUDES]
+    wheel = pip_wheel(work)
     args = [str(HERE / "entry.py"), "--name", "deskml", "--onedir", "--noconfirm",
             "--distpath", str(dist()), "--workpath", str(work / "build"), "--specpath", str(work),
             "--additional-hooks-dir", str(HERE / "hooks"),
             *(f"--hidden-import={name}" for name in hidden),
-            "--collect-data", "pip",
+            "--add-data", f"{wheel}{sep}.",
             "--add-data", f"{ROOT / 'resources'}{sep}resources",
             "--add-data", f"{ROOT / 'deskml' / 'server'}{sep}deskml/server",
             "--add-data", f"{ROOT / 'deskml' / 'core' / 'packaging' / 'lean_venv.py'}{sep}deskml/core/packaging",

@@ -56,7 +56,8 @@ def run_app(file: str | None = None, demo: bool = False) -> int:
 def self_test(out=print) -> int:
     """``deskml --self-test``: what an installed DeskML must be able to do, checked in a minute
     and offscreen. The main window opens; the demo model is made and inspected; a random
-    forest (modules a pickle names but no code imports) is saved and inspected. 0 when all
+    forest (modules a pickle names but no code imports) is saved and inspected; pip, which
+    packaging runs as ``sys.executable -m pip``, answers. 0 when all
     pass, 1 with the step that failed."""
     import os
     import tempfile
@@ -115,7 +116,15 @@ def self_test(out=print) -> int:
             info = inspect_file(path)
         return f"a random forest is a {info.task} model with {len(info.inputs)} inputs"
 
-    ok = all([step("window", window), step("demo model", demo), step("random forest", forest)])
+    def pip():
+        import subprocess
+
+        proc = subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True, text=True, timeout=60)
+        if proc.returncode:
+            raise RuntimeError((proc.stderr or proc.stdout).strip().splitlines()[-1:] or f"exit {proc.returncode}")
+        return f"{proc.stdout.split(' from ')[0]} answers (it fetches the libraries a model image needs)"
+
+    ok = all([step("window", window), step("demo model", demo), step("random forest", forest), step("pip", pip)])
     from PySide6.QtCore import QThreadPool
 
     QThreadPool.globalInstance().waitForDone(10_000)  # the window's first polls end before Qt goes

@@ -145,7 +145,21 @@ def test_the_installed_app_passes_its_self_test(installed, user):
     done = sh("deskml", "--self-test", env=env, check=False, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"^ok\s+random forest: a random forest is a classification model", done.stdout, re.M)
+    assert re.search(r"^ok\s+pip: pip \d+", done.stdout, re.M)
     assert done.stdout.splitlines()[-1] == "self-test passed"
+
+
+def test_the_installed_pip_downloads_a_model_image_wheel(installed, user, tmp_path):
+    """Packaging runs the bundle's pip (``deskml -m pip download``) for the wheels of a model's
+    image: a Linux wheel for another Python, from the package registries this machine uses."""
+    home, model, env = user
+    import joblib
+
+    done = sh("deskml", "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--python-version", "3.9",
+              "--platform", "manylinux2014_x86_64", "-d", str(tmp_path), f"joblib=={joblib.__version__}",
+              env=dict(os.environ, HOME=env["HOME"]), check=False, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [p.name for p in tmp_path.glob("joblib-*.whl")]
 
 
 def test_purge_leaves_nothing_behind(installed, user):
