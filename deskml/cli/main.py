@@ -7,6 +7,7 @@
     deskml inspect FILE        say what a model file is, safely (--json for scripts)
     deskml demo                make the demo model and print where it is
     deskml engine              check the container engine and the base image
+    deskml drift REF CUR       are these inputs still like the reference data? (docs/drift.md)
 
 Errors print one paragraph (what happened, what to do) and exit with the codes
 in docs/inspect.md; never a traceback.
@@ -25,7 +26,7 @@ from pathlib import Path
 from ..core.errors import DeskMLError, ExitCode, NotFound, UsageError
 
 SUBCOMMANDS = ("inspect", "build", "run", "stop", "status", "logs", "predict", "score", "monitor", "journal",
-               "alerts", "erase", "privacy", "resume", "demo", "engine")
+               "alerts", "erase", "privacy", "resume", "demo", "engine", "drift")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -82,8 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="make the demo model and print where it is")
     demo.add_argument("--folder", default=None, help="where to put it (default: DeskML's data folder)")
 
-    from . import monitoring
+    from . import monitoring, quality
     monitoring.add_parsers(sub)
+    quality.add_parsers(sub)
 
     eng = sub.add_parser("engine", help="check the container engine and DeskML's base image")
     eng.add_argument("--python", default="3.11", help="Python version of the base image to look for")
@@ -368,14 +370,14 @@ def main(argv=None) -> int:
         from ..gui.app import run_app  # the window: Qt is imported only here
 
         return run_app(file=files[0] if files else None, demo=demo)
-    from . import monitoring
+    from . import monitoring, quality
 
     args = _parser().parse_args(argv)
     as_json = getattr(args, "json", False)
     try:
         return {"inspect": _cmd_inspect, "build": _cmd_build, "run": _cmd_run, "stop": _cmd_stop,
                 "status": _cmd_status, "logs": _cmd_logs, "predict": _cmd_predict, "score": _cmd_score,
-                "demo": _cmd_demo, "engine": _cmd_engine, **monitoring.COMMANDS}[args.command](args)
+                "demo": _cmd_demo, "engine": _cmd_engine, **monitoring.COMMANDS, **quality.COMMANDS}[args.command](args)
     except DeskMLError as err:
         if as_json:
             print(json.dumps({"ok": False, "error": err.to_dict()}, indent=2, ensure_ascii=False))
