@@ -14,55 +14,47 @@ import numpy as np
 DEFAULT_LIMIT = 0.1   # a share this much above the reference's is worth saying
 
 
-def check(name: str, reference, current, kind: str, alpha: float = 0.01, limit: float = DEFAULT_LIMIT) -> dict:
-    """The quality figures of one column, with ``issues``: plain sentences of what is wrong."""
-    from scipy.stats import binomtest
-
-    n_ref, n_cur = len(reference), len(current)
-    out = {"missing_reference": _share(reference.isna().sum(), n_ref),
-           "missing_current": _share(current.isna().sum(), n_cur), "issues": []}
-    present_ref, present_cur = reference.dropna(), current.dropna()
-
-    def unusual(count: int, n: int, base: float, share_limit: float) -> bool:
-        if n == 0 or count / n < min(1.0, base + share_limit):
-            return False
-        return binomtest(int(count), n, min(max(base, 1e-12), 1 - 1e-12), alternative="greater").pvalue < alpha
-
-    if unusual(int(current.isna().sum()), n_cur, out["missing_reference"], limit):
+def check(name: str, ref, cur, alpha: float = 0.01, limit: float = DEFAULT_LIMIT) -> dict:
+    """The quality figures of one input (prepared ``columns.Column`` on both sides), with
+    ``issues``: plain sentences of what is wrong."""
+    out = {"missing_reference": _share(ref.n_missing, ref.n_rows),
+           "missing_current": _share(cur.n_missing, cur.n_rows), "issues": []}
+    if _unusual(cur.n_missing, cur.n_rows, out["missing_reference"], limit, alpha):
         out["issues"].append(f"{name} is empty in {out['missing_current']:.0%} of rows "
                              f"({out['missing_reference']:.0%} in the reference data)")
-    if kind == "number":
-        import pandas as pd
-
-        ref_num = pd.to_numeric(present_ref, errors="coerce").dropna()
-        cur_num = pd.to_numeric(present_cur, errors="coerce")
-        finite = cur_num[np.isfinite(cur_num)]
-        out["not_finite_current"] = _share(len(cur_num) - len(finite), n_cur)
-        if not ref_num.empty and len(cur_num):
-            lo, hi = float(ref_num.min()), float(ref_num.max())
-            outside = int(((cur_num < lo) | (cur_num > hi)).sum())
-            out["out_of_range_current"] = _share(outside, len(cur_num))
+    if ref.kind == "number":
+        out["not_finite_current"] = _share(cur.n_not_finite, cur.n_rows)
+        if ref.n and cur.n + cur.n_not_finite:
+            lo, hi = float(ref.values.min()), float(ref.values.max())
+            values = cur.values
+            outside = int(np.count_nonzero((values < lo) | (values > hi))) + cur.n_not_finite
+            seen = cur.n + cur.n_not_finite
+            out["out_of_range_current"] = _share(outside, seen)
             out["reference_range"] = [lo, hi]
-            if unusual(outside, len(cur_num), 2 / (len(ref_num) + 1), limit / 2):
+            if _unusual(outside, seen, 2 / (ref.n + 1), limit / 2, alpha):
                 out["issues"].append(f"{out['out_of_range_current']:.0%} of {name} values are outside the "
-                                     f"reference data's range ({_short(lo)} to {_short(hi)})")
+                                     f"reference data's range ({lo:.4g} to {hi:.4g})")
     else:
-        ref_counts = present_ref.astype(str).value_counts()
-        cur_str = present_cur.astype(str)
-        new = cur_str[~cur_str.isin(ref_counts.index)]
-        out["new_categories_current"] = _share(len(new), len(cur_str))
-        out["new_values"] = new.value_counts().index[:3].tolist()
-        singletons = int((ref_counts == 1).sum())
-        if unusual(len(new), len(cur_str), singletons / max(len(present_ref), 1), limit / 2):
+        new = {k: v for k, v in cur.counts.items() if k not in ref.counts}
+        new_rows = sum(new.values())
+        out["new_categories_current"] = _share(new_rows, cur.n)
+        out["new_values"] = sorted(new, key=new.get, reverse=True)[:3]
+        singletons = sum(1 for v in ref.counts.values() if v == 1)
+        if _unusual(new_rows, cur.n, singletons / max(ref.n, 1), limit / 2, alpha):
             shown = ", ".join(f"'{v}'" for v in out["new_values"])
             out["issues"].append(f"{out['new_categories_current']:.0%} of {name} values were never in the "
                                  f"reference data ({shown})")
     return out
 
 
+def _unusual(count: int, n: int, base: float, share_limit: float, alpha: float) -> bool:
+    """More than ``share_limit`` above ``base``, and more than chance would give."""
+    from scipy.stats import binomtest
+
+    if n == 0 or count / n < min(1.0, base + share_limit):
+        return False
+    return binomtest(int(count), n, min(max(base, 1e-12), 1 - 1e-12), alternative="greater").pvalue < alpha
+
+
 def _share(count, n) -> float:
     return float(count) / n if n else 0.0
-
-
-def _short(x: float) -> str:
-    return f"{x:.4g}"

@@ -30,8 +30,9 @@ import math
 import numpy as np
 
 from ..errors import UsageError
-from . import data_quality, figures
-from .evidently import add_figures, evidently_drift
+from . import columns as cols
+from . import data_quality
+from .evidently import evidently_drift
 from .result import ColumnDrift, DriftResult
 
 ALPHA = 0.01          # family-wise false-alarm rate of one check
@@ -41,6 +42,7 @@ MIN_EXPECTED = 5      # Cochran: each pooled group expects at least this many cu
 DETECT_SHIFT_SD = 1.0
 DETECT_POWER = 0.8
 MIN_ROWS = 10
+EXACT_UP_TO = 50_000  # current values compared one by one; above, on the reference's 0.1% quantiles
 METHODS = ("deskml", "evidently")
 
 
@@ -50,10 +52,19 @@ def check(reference, current, method: str = "deskml", kinds: dict | None = None,
     "category" per input, from the model's schema (else taken from the values)."""
     if method == "evidently":
         result = evidently_drift(reference, current)
-    elif method == "deskml":
-        result = deskml_drift(reference, current, kinds, alpha, quality_limit)
-    else:
+        result.rows_reference, result.rows_current = len(reference), len(current)
+        return result
+    if method != "deskml":
         raise UsageError(f"'{method}' is not a drift method DeskML knows.", "Use --method deskml or evidently.")
+    names = [c for c in current.columns if c in reference.columns]
+    if not names:
+        raise UsageError("The two tables share no column.",
+                         "Choose reference data with the same column names as the current data.")
+    kinds = {name: (kinds or {}).get(name) or kind_of(reference[name]) for name in names}
+    ref = {name: cols.from_series(reference[name], kinds[name]) for name in names}
+    cur = {name: cols.from_series(current[name], kinds[name]) for name in names}
+    result = compare(ref, cur, alpha, quality_limit)
+    result.skipped.update({c: "not in the reference data" for c in current.columns if c not in reference.columns})
     result.rows_reference, result.rows_current = len(reference), len(current)
     return result
 
@@ -75,40 +86,25 @@ def kind_of(series) -> str:
     return "number"
 
 
-def deskml_drift(reference, current, kinds=None, alpha=ALPHA, quality_limit=data_quality.DEFAULT_LIMIT) -> DriftResult:
+def compare(reference: dict, current: dict, alpha: float = ALPHA,
+            quality_limit: float = data_quality.DEFAULT_LIMIT) -> DriftResult:
+    """DeskML's verdict on prepared columns ({input: columns.Column}, both sides)."""
     result = DriftResult(method="deskml")
-    names = [c for c in current.columns if c in reference.columns]
-    for c in current.columns:
-        if c not in reference.columns:
-            result.skipped[c] = "not in the reference data"
-    if not names:
-        raise UsageError("The two tables share no column.",
-                         "Choose reference data with the same column names as the current data.")
-    m = len(names)
+    names = [name for name in current if name in reference]
+    m = max(len(names), 1)
     for name in names:
-        kind = (kinds or {}).get(name) or kind_of(reference[name])
-        ref_all, cur_all = reference[name], current[name]
-        if kind == "number":
-            ref_all, cur_all = _numbers(ref_all), _numbers(cur_all)
-        result.quality[name] = data_quality.check(name, ref_all, cur_all, kind, alpha / m, quality_limit)
-        ref, cur = _clean(ref_all), _clean(cur_all)
-        if ref.empty:
+        ref, cur = reference[name], current[name]
+        result.quality[name] = data_quality.check(name, ref, cur, alpha / m, quality_limit)
+        if ref.n == 0:
             result.skipped[name] = "empty in the reference data"
             continue
-        result.columns[name] = _column(name, ref, cur, kind, alpha, m)
+        result.columns[name] = _column(name, ref, cur, alpha, m)
     _holm(result, alpha)
     _summarise(result)
+    if names:
+        result.rows_reference = max(c.n_rows for c in reference.values())
+        result.rows_current = max(c.n_rows for c in current.values())
     return result
-
-
-def _numbers(series):
-    import pandas as pd
-
-    return pd.to_numeric(series, errors="coerce")
-
-
-def _clean(series):
-    return series.replace([-np.inf, np.inf], np.nan).dropna()
 
 
 def needed_for_numbers(m: int, alpha: float) -> int:
@@ -121,52 +117,102 @@ def needed_for_numbers(m: int, alpha: float) -> int:
     return max(MIN_ROWS, math.ceil((z / DETECT_SHIFT_SD) ** 2 / (3 / math.pi)))
 
 
-def _column(name, ref, cur, kind, alpha, m) -> ColumnDrift:
-    numeric = kind == "number"
-    few = not numeric or ref.nunique() <= FEW_VALUES
-    col = ColumnDrift(name=name, kind=kind, n_reference=len(ref), n_current=len(cur), threshold=alpha)
-    if not cur.empty:
-        add_figures(col, ref, cur, numeric)
+def _column(name, ref: cols.Column, cur: cols.Column, alpha, m) -> ColumnDrift:
+    few = ref.kind == "category" or ref.distinct(FEW_VALUES) <= FEW_VALUES
+    col = ColumnDrift(name=name, kind=ref.kind, n_reference=ref.n, n_current=cur.n, threshold=alpha)
+    if cur.n:
+        _figures(col, ref, cur, few)
     if few:
-        _categories_test(col, ref, cur)
+        _categories_test(col, ref.as_counts(), cur.as_counts())
     else:
         col.needed = needed_for_numbers(m, alpha)
-        if len(cur) >= col.needed:
-            from scipy.stats import mannwhitneyu
-
+        if cur.n >= col.needed:
             col.method = "ks+mannwhitney"
-            p_mw = float(mannwhitneyu(cur.to_numpy(float), ref.to_numpy(float), method="asymptotic").pvalue)
+            p_mw = _mannwhitney(ref, cur)
             col.statistic, col.p_value = col.ks_statistic, min(1.0, 2 * min(col.ks_p_value, p_mw))
             col.effect = col.ks_statistic
-    col.change = describe(col, ref, cur)
+    col.change = describe(col, ref, cur, few)
     return col
 
 
-def _categories_test(col: ColumnDrift, ref, cur) -> None:
+def _figures(col: ColumnDrift, ref: cols.Column, cur: cols.Column, few: bool) -> None:
+    """K-S for numbers; chi-square of counts for categories and numbers with few values; PSI."""
+    from . import figures
+
+    if ref.kind == "number":
+        col.ks_statistic, col.ks_p_value = _ks(ref, cur)
+    if few:
+        col.chi2_statistic, col.chi2_p_value = figures.chi2_from_counts(ref.as_counts(), cur.as_counts())
+    col.psi = figures.psi_from_columns(ref, cur)
+
+
+def _exact(cur: cols.Column) -> bool:
+    return cur.n <= EXACT_UP_TO
+
+
+def _binned(ref: cols.Column, cur: cols.Column):
+    """Counts of both sides in the reference's fine quantile bins (right-closed)."""
+    edges = ref.fine_edges()
+    return edges, ref.counts_in(edges), cur.counts_in(edges)
+
+
+def _ks(ref: cols.Column, cur: cols.Column) -> tuple[float, float]:
+    if _exact(cur):
+        from . import figures
+
+        return figures.ks(ref.values, cur.values)
+    from scipy.stats import kstwobign
+
+    _, r, c = _binned(ref, cur)  # D at the bin edges: exact to about 1/1000
+    d = float(np.max(np.abs(np.cumsum(r) / ref.n - np.cumsum(c) / cur.n)))
+    en = ref.n * cur.n / (ref.n + cur.n)
+    return d, float(kstwobign.sf(d * math.sqrt(en)))  # Kolmogorov's limit: tens of thousands of values
+
+
+def _mannwhitney(ref: cols.Column, cur: cols.Column) -> float:
+    from scipy.stats import mannwhitneyu, norm
+
+    if _exact(cur):
+        return float(mannwhitneyu(cur.values, ref.values, method="asymptotic").pvalue)
+    # on bins: the values of a bin count as tied (a tie-corrected normal approximation)
+    _, r, c = _binned(ref, cur)
+    n1, n2 = float(cur.n), float(ref.n)
+    below = np.concatenate([[0], np.cumsum(r)[:-1]])
+    u = float(np.sum(c * (below + 0.5 * r)))
+    t = (r + c).astype(float)
+    total = n1 + n2
+    var = n1 * n2 / 12 * ((total + 1) - np.sum(t ** 3 - t) / (total * (total - 1)))
+    z = (u - n1 * n2 / 2) / math.sqrt(var) if var > 0 else 0.0
+    return float(2 * norm.sf(abs(z)))
+
+
+def _categories_test(col: ColumnDrift, ref: dict, cur: dict) -> None:
     """Chi-square of the two samples' counts, rare categories pooled (Cochran's rule)."""
     from scipy.stats import chi2_contingency
 
-    ref_s, cur_s = ref.astype(str), cur.astype(str)
-    shares = ref_s.value_counts(normalize=True)
-    top = float(shares.iloc[0])
+    ref_total, n = sum(ref.values()), sum(cur.values())
+    ordered = sorted(ref, key=ref.get, reverse=True)
+    top = ref[ordered[0]] / ref_total
     col.needed = MIN_ROWS if top == 1 else max(MIN_ROWS, math.ceil(MIN_EXPECTED / min(top, 1 - top)))
-    n = len(cur)
     if n < col.needed:
         return
-    kept = [k for k in shares.index if shares[k] * n >= MIN_EXPECTED]
-    other = "\0other"
-    ref_p, cur_p = ref_s.where(ref_s.isin(kept), other), cur_s.where(cur_s.isin(kept), other)
-    if len(kept) >= 2 and (ref_p == other).mean() * n < MIN_EXPECTED:
-        # too little left over to stand alone: it joins the rarest category kept
-        ref_p, cur_p = ref_p.replace(other, kept[-1]), cur_p.replace(other, kept[-1])
-    _, ref_n, cur_n = figures.counts(ref_p, cur_p)
-    table = np.vstack([ref_n, cur_n])
-    if table.shape[1] < 2:
+    kept = [k for k in ordered if ref[k] / ref_total * n >= MIN_EXPECTED]
+    rest_ref = ref_total - sum(ref[k] for k in kept)
+    rest_cur = n - sum(cur.get(k, 0) for k in kept)
+    ref_row = [ref[k] for k in kept]
+    cur_row = [cur.get(k, 0) for k in kept]
+    if len(kept) >= 2 and rest_ref / ref_total * n < MIN_EXPECTED:
+        ref_row[-1] += rest_ref  # too little left over to stand alone: it joins the rarest category kept
+        cur_row[-1] += rest_cur
+    elif rest_ref or rest_cur:
+        ref_row.append(rest_ref)
+        cur_row.append(rest_cur)
+    if len(ref_row) < 2:
         return
-    stat, p, _, _ = chi2_contingency(table, correction=False)
+    stat, p, _, _ = chi2_contingency(np.array([ref_row, cur_row], dtype=float), correction=False)
     col.method, col.statistic, col.p_value = "chisquare", float(stat), float(p)
-    _, r, c = figures.counts(ref_s, cur_s)
-    col.effect = float(0.5 * np.abs(r / r.sum() - c / c.sum()).sum())
+    keys = set(ref) | set(cur)
+    col.effect = float(0.5 * sum(abs(cur.get(k, 0) / n - ref.get(k, 0) / ref_total) for k in keys))
 
 
 def _holm(result: DriftResult, alpha: float) -> None:
@@ -184,34 +230,34 @@ def _holm(result: DriftResult, alpha: float) -> None:
     result.more_needed = max(lacking, default=0)
 
 
-def describe(col: ColumnDrift, ref, cur) -> str:
+def describe(col: ColumnDrift, ref: cols.Column, cur: cols.Column, few: bool) -> str:
     """The change in plain words (whether or not it is a drift: the verdict says that)."""
-    if cur.empty:
+    if cur.n == 0:
         return f"no {col.name} values yet"
-    if col.kind == "number" and col.method != "chisquare":
-        r, c = float(np.median(ref.to_numpy(float))), float(np.median(cur.to_numpy(float)))
+    if not few:
+        r_lo, r, r_hi = (ref.quantile(q) for q in (0.25, 0.5, 0.75))
+        c_lo, c, c_hi = (cur.quantile(q) for q in (0.25, 0.5, 0.75))
         if r > 0 and c >= 0:
             change = c / r - 1
             if abs(change) >= 0.05:
                 return (f"{col.name} values are about {abs(change):.0%} {'higher' if change > 0 else 'lower'} "
                         f"than in the reference data (middle value {_short(c)}, was {_short(r)})")
-        sd = float(np.std(ref.to_numpy(float)))
+        sd = float(np.std(ref.values))
         if sd > 0 and abs(c - r) / sd >= 0.1:
             shift = (c - r) / sd
             return (f"{col.name} values are about {abs(shift):.1f} standard deviations "
                     f"{'higher' if shift > 0 else 'lower'} than in the reference data")
-        spread_r = float(np.subtract(*np.percentile(ref, [75, 25])))
-        spread_c = float(np.subtract(*np.percentile(cur, [75, 25])))
+        spread_r, spread_c = r_hi - r_lo, c_hi - c_lo
         if spread_r > 0 and abs(spread_c / spread_r - 1) >= 0.2:
             wider = spread_c > spread_r
             return (f"{col.name} values are spread {'more widely' if wider else 'more narrowly'} than in the "
                     f"reference data (about {abs(spread_c / spread_r - 1):.0%} {'wider' if wider else 'narrower'})")
         return f"{col.name} values are like the reference data's"
-    ref_share = ref.astype(str).value_counts(normalize=True)
-    cur_share = cur.astype(str).value_counts(normalize=True)
-    keys = set(ref_share.index) | set(cur_share.index)
-    moved = max(keys, key=lambda k: abs(cur_share.get(k, 0.0) - ref_share.get(k, 0.0)))
-    was, now = ref_share.get(moved, 0.0), cur_share.get(moved, 0.0)
+    ref_counts, cur_counts = ref.as_counts(), cur.as_counts()
+    ref_n, cur_n = sum(ref_counts.values()), sum(cur_counts.values())
+    keys = set(ref_counts) | set(cur_counts)
+    moved = max(sorted(keys), key=lambda k: abs(cur_counts.get(k, 0) / cur_n - ref_counts.get(k, 0) / ref_n))
+    was, now = ref_counts.get(moved, 0) / ref_n, cur_counts.get(moved, 0) / cur_n
     if abs(now - was) < 0.05:
         return f"{col.name} is like the reference data's"
     return f"{col.name} is '{moved}' in {now:.0%} of rows, {was:.0%} in the reference data"
