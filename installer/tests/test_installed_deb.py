@@ -151,11 +151,11 @@ def test_the_installed_app_passes_its_self_test(installed, user):
 
 def test_the_installed_pip_downloads_a_model_image_wheel(installed, user, tmp_path):
     """Packaging runs the bundle's pip (``deskml -m pip download``) for the wheels of a model's
-    image: a Linux wheel for another Python, from the package registries this machine uses."""
+    image: a Linux wheel for the image's Python, from the package registries this machine uses."""
     home, model, env = user
     import joblib
 
-    done = sh("deskml", "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--python-version", "3.9",
+    done = sh("deskml", "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--python-version", "3.11",
               "--platform", "manylinux2014_x86_64", "-d", str(tmp_path), f"joblib=={joblib.__version__}",
               env=dict(os.environ, HOME=env["HOME"]), check=False, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
