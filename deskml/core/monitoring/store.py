@@ -22,6 +22,7 @@ Only DeskML on the host opens this database; the service only appends to files.
 """
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
 import time
@@ -29,8 +30,10 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import orjson
 
+from . import input_store
 from .sketch import Sketch, add_counts
 
 SCHEMA = """
@@ -131,6 +134,7 @@ class JournalStore:
                 db.execute("PRAGMA auto_vacuum = INCREMENTAL")  # only before the first table: files can shrink
         with closing(self.connect()) as db:
             db.executescript(SCHEMA)
+            db.executescript(input_store.SCHEMA)
 
     def connect(self):
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -191,7 +195,13 @@ class JournalStore:
             if end <= 0:
                 db.execute("ROLLBACK")
                 return False
-            self._store_lines(db, data[:end], result)
+            paused = gc.isenabled()
+            gc.disable()  # a piece's records stay alive until stored: scanning them over and over
+            try:         # would cost as much as storing them (the piece is bounded by READ_CHUNK)
+                self._store_lines(db, data[:end], result)
+            finally:
+                if paused:
+                    gc.enable()
             db.execute("INSERT INTO files (name, offset) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET "
                        "offset = excluded.offset", (name, offset + end))
             db.execute("COMMIT")
@@ -204,6 +214,7 @@ class JournalStore:
         instances = {}
         rows = []
         aggregates = _Aggregates()
+        pieces = input_store.Pieces()
         for line in data.splitlines():
             if not line.strip():
                 continue
@@ -220,7 +231,10 @@ class JournalStore:
                 instances[inst] = self._known_instance(db, inst, rec)
             iid, names, masked, task = instances[inst]
             if kind == "p":
-                rows.extend(_prediction_rows(rec, iid, names, masked))
+                new = _prediction_rows(rec, iid, names, masked)
+                rows.extend(new)
+                if rec.get("in"):
+                    pieces.add([r[0] for r in new], rec.get("v"), rec["in"], rec["n"])
                 aggregates.add_predictions(rec, task)
             elif kind == "e":
                 error = {"message": rec.get("msg", "")}
@@ -240,6 +254,7 @@ class JournalStore:
                            " masked, pred, proba, error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             result.rows += db.total_changes - before
         aggregates.save(db)
+        pieces.save(db)
 
     def _instance(self, db, rec):
         db.execute("INSERT OR IGNORE INTO instances (inst, version, started, inputs, classes, task, masked) "
@@ -267,6 +282,7 @@ class JournalStore:
         removed = {"rows": 0, "minutes": 0, "hours": 0}
         with closing(self.connect()) as db:
             removed["rows"] += self._delete_rows(db, "t < ?", (now - raw_days * 86400,))
+            input_store.delete_before(db, now - raw_days * 86400)
             removed["minutes"] += db.execute("DELETE FROM minutes WHERE bucket < ?",
                                              (int((now - minute_days * 86400) // 60),)).rowcount
             self._compact(db)
@@ -290,6 +306,7 @@ class JournalStore:
             return 0
         n = db.execute(f"DELETE FROM predictions WHERE {where}", args).rowcount
         db.execute("INSERT INTO summarised (before) VALUES (?)", (newest,))
+        input_store.delete_before(db, float(np.nextafter(newest, np.inf)))
         return n
 
     def _compact(self, db) -> None:
@@ -350,6 +367,9 @@ class JournalStore:
                 chunk = doomed[i:i + 500]
                 db.execute(f"DELETE FROM predictions WHERE rowid IN ({','.join('?' * len(chunk))})", chunk)
             sums.save(db, sign=-1)
+            input_store.rewrite_days(db, {int(t // 86400) for _, t, *_ in found})
+            input_store.forget_label(db, sorted({str(c) if not isinstance(c, float) else input_store._text(c)
+                                                 for c in candidates}), input_name)
             db.execute("INSERT INTO erasures (at, rows, input) VALUES (?, ?, ?)", (time.time(), len(doomed), input_name))
             db.execute("COMMIT")
             db.execute("VACUUM")  # rewrite the file: no page keeps an old copy
