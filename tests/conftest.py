@@ -182,3 +182,17 @@ def _jobs_finish_before_qt_ends():
     for model in [r.model for r in process.status()]:
         if process.stop(model):
             print(f"\nconftest: a local service was left running by the tests: {model}", file=sys.stderr)
+
+
+def palette(dark: bool):
+    """The light palette Qt gives, or a dark one: for screenshots in both."""
+    from PySide6.QtGui import QColor, QPalette
+
+    p = QPalette()
+    if dark:
+        for role, color in ((QPalette.Window, "#202124"), (QPalette.WindowText, "#e8eaed"), (QPalette.Base, "#292a2d"),
+                            (QPalette.Text, "#e8eaed"), (QPalette.Button, "#303134"), (QPalette.ButtonText, "#e8eaed"),
+                            (QPalette.AlternateBase, "#303134"), (QPalette.PlaceholderText, "#9aa0a6"),
+                            (QPalette.Highlight, "#2f6fde"), (QPalette.HighlightedText, "#ffffff")):
+            p.setColor(role, QColor(color))
+    return p

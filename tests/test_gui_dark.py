@@ -1,7 +1,7 @@
 """Readable in a dark palette too: screenshots to look at, and the colours DeskML picks itself."""
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QPalette
+from conftest import palette
 from PySide6.QtWidgets import QApplication
 
 from deskml.core.errors import UsageError
@@ -9,20 +9,11 @@ from deskml.gui.widgets.model_list import state_color
 from deskml.gui.widgets.predict_form import PredictForm
 
 
-def _dark_palette():
-    p = QPalette()
-    for role, color in ((QPalette.Window, "#2b2b2b"), (QPalette.WindowText, "#e8e8e8"), (QPalette.Base, "#1e1e1e"),
-                        (QPalette.Text, "#e8e8e8"), (QPalette.Button, "#3a3a3a"), (QPalette.ButtonText, "#e8e8e8"),
-                        (QPalette.Highlight, "#2f6fde"), (QPalette.HighlightedText, "#ffffff")):
-        p.setColor(role, QColor(color))
-    return p
-
-
 def test_dark_palette(qtbot, artifacts):
     app = QApplication.instance()
     old_palette, old_style = app.palette(), app.style().name()
     app.setStyle("Fusion")
-    app.setPalette(_dark_palette())
+    app.setPalette(palette(dark=True))
     try:
         for state in ("running", "failed", "building"):  # words stay readable on a dark background
             assert state_color(state, app.palette()).lightness() > 150

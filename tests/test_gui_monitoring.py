@@ -8,13 +8,13 @@ import time
 import pandas as pd
 import pytest
 import requests
-from PySide6.QtGui import QColor, QPalette
+from conftest import palette
+from test_gui_wizard import StallMeter
 
 from deskml.core import services
 from deskml.core.registry import Registry
 from deskml.core.settings import Settings
 from deskml.gui.dashboard import ModelDashboard
-from test_gui_wizard import StallMeter
 
 SETTINGS = Settings(docker_host="unix:///nonexistent/no-engine.sock", default_port=8660)
 NAME = "watched shop"
@@ -62,16 +62,6 @@ def test_the_monitoring_tab_follows_a_model_that_answers(qtbot, served, demo):
                                 dash.monitoring.table_model.rows), timeout=30_000)
 
 
-def _palette(dark: bool) -> QPalette:
-    p = QPalette()
-    if dark:
-        for role, color in ((QPalette.Window, "#202124"), (QPalette.WindowText, "#e8eaed"), (QPalette.Base, "#292a2d"),
-                            (QPalette.Text, "#e8eaed"), (QPalette.Button, "#303134"),
-                            (QPalette.ButtonText, "#e8eaed"), (QPalette.AlternateBase, "#303134")):
-            p.setColor(role, QColor(color))
-    return p
-
-
 @pytest.fixture(scope="module")
 def ten_thousand(served, demo):
     """10,000 predictions, some refused: batches of 100 from the Batch tab, and single answers."""
@@ -95,7 +85,7 @@ def test_screenshots_after_ten_thousand_predictions(qtbot, ten_thousand, artifac
     registry, running = ten_thousand
     dash = ModelDashboard(NAME, SETTINGS, registry)
     qtbot.addWidget(dash)
-    dash.setPalette(_palette(dark))
+    dash.setPalette(palette(dark))
     dash.resize(1000, 820)
     dash.show()
     with qtbot.waitSignal(dash.refreshed, timeout=60_000) as sig:

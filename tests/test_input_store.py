@@ -121,3 +121,45 @@ def test_encoding_round_trips(kinds):
     arrays = {"a": np.arange(5, dtype=np.float64) if kinds[0] == "f8" else np.arange(5, dtype=np.int32)}
     back_t, back = input_store.decode(input_store.encode(t, arrays))
     assert np.array_equal(back_t, t) and np.array_equal(back["a"], arrays["a"]) and back["a"].dtype == arrays["a"].dtype
+
+
+def test_the_drift_view_of_a_journal_against_reference_data_and_a_past_week(tmp_path):
+    """Today's 60 predictions have baskets 50% higher: the view says so for that input only,
+    with a red light and a daily trend; the same check against the week before says so too."""
+    import pandas as pd
+
+    from deskml.core.quality.view import drift_view
+
+    rng = np.random.default_rng(12)
+    now = T0 + 10 * DAY + 12 * 3600
+    reference = tmp_path / "reference.csv"
+    pd.DataFrame({"basket": rng.lognormal(3, 0.3, 1500), "payment": rng.choice(["card", "cash"], 1500),
+                  "email": [f"p{i}@x.y" for i in range(1500)]}).to_csv(reference, index=False)
+    store = JournalStore(tmp_path / "model")
+    records, seq = [], 0
+    for day in range(10, 1, -1):          # 9 ordinary days, then today with dearer baskets
+        for i in range(60):
+            t = now - day * DAY + i * 60
+            records.append(one(seq, t, float(rng.lognormal(3, 0.3)), str(rng.choice(["card", "cash"]))))
+            seq += 1
+    for i in range(60):
+        t = now - 11 * 3600 + i * 60
+        records.append(one(seq, t, float(rng.lognormal(3, 0.3) * 1.5), str(rng.choice(["card", "cash"]))))
+        seq += 1
+    write_journal(store, "00000000006aaaaa", "1", records)
+    store.ingest(live=set(), settle=0)
+    inputs = [{"name": "basket", "kind": "number"}, {"name": "payment", "kind": "category"},
+              {"name": "email", "kind": "text"}]
+    view = drift_view(store, inputs, str(reference), "today", "reference", now=now)
+    rows = {r.name: r for r in view.rows}
+    said = int(rows["basket"].change.split("about ")[1].split("%")[0])
+    assert rows["basket"].light == "red" and 35 <= said <= 65 and "% higher than in the reference" in rows["basket"].change
+    assert rows["payment"].light == "green"
+    assert rows["email"].light == "grey" and "free text" in rows["email"].verdict
+    assert view.summary.startswith("The inputs have changed: basket values are about")
+    trend = rows["basket"].trend
+    assert len(trend) == 14 and trend[-1] > 2 and all(x is None or x < 2 for x in trend[:-1])
+    past = drift_view(store, inputs, None, "today", "week_before", now=now)
+    assert {r.name: r.light for r in past.rows}["basket"] == "red" and past.baseline_words == "the 7 days before"
+    none = drift_view(store, inputs, None, "today", "reference", now=now)
+    assert "no reference data" in none.problem

@@ -1,5 +1,6 @@
-"""The Monitoring tab: traffic, speed, errors and what the model predicts, live; the newest
-predictions, searchable and exportable. Everything it shows is gathered and drawn in a
+"""The Monitoring tab. Activity: traffic, speed, errors and what the model predicts, live; the
+newest predictions, searchable and exportable. Inputs: drift and data quality
+(``drift_panel``). Everything it shows is gathered and drawn in a
 worker (``live.snapshot``); this page only puts it on the screen."""
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QPushButton, QTableView, QVBoxLayout, QWidget)
+                               QPushButton, QTableView, QTabWidget, QVBoxLayout, QWidget)
 
 from .. import workers
 from ..widgets.chart_image import ChartImage
 from ..widgets.message import MessageBanner
 from ..widgets.style import heading
+from .drift_panel import DriftPanel
 
 if TYPE_CHECKING:
     from . import ModelDashboard
@@ -114,7 +116,8 @@ class MonitoringTab(QWidget):
         search_row.addWidget(heading("Newest predictions"))
         search_row.addStretch(1)
         search_row.addWidget(self.search, 1)
-        layout = QVBoxLayout(self)
+        activity = QWidget()
+        layout = QVBoxLayout(activity)
         layout.addLayout(top)
         layout.addWidget(self.gaps)
         layout.addWidget(self.message)
@@ -122,6 +125,15 @@ class MonitoringTab(QWidget):
         layout.addLayout(search_row)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.note)
+        self.drift = DriftPanel(dash)
+        self.pages = QTabWidget()
+        self.pages.setDocumentMode(True)
+        self.pages.addTab(activity, "Activity")
+        self.pages.addTab(self.drift, "Inputs")
+        self.pages.setTabToolTip(1, "Are the inputs still like the data the model learned from?")
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.pages)
         self._worker = None
         self.updates = 0
 
