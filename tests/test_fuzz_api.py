@@ -81,12 +81,14 @@ SERVERS: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module", autouse=True)
-def servers():
+def servers(tmp_path_factory):
     procs = []
     for name, path in MODELS.items():
         port = free_port()
+        journal = tmp_path_factory.mktemp(f"journal-{name}")  # journaling: outcomes are kept, not refused
         procs.append(subprocess.Popen([sys.executable, "-m", "deskml.server", "--model", str(path), "--port",
-                                       str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                                       str(port), "--journal", str(journal)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         SERVERS[name] = f"http://127.0.0.1:{port}"
         wait_healthy(SERVERS[name], 60, alive=lambda p=procs[-1]: p.poll() is None)
         # the document the fuzzer uses is the one the service serves

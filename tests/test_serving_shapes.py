@@ -153,8 +153,8 @@ def test_quoted_line_ends_stay_inside_their_row(demo_server, demo):
     ({"inputs": [{"store": {}}]}, 422, "'store' must be one of its choices, not a list or object"),
     ({"inputs": [{"store": ["Campus"]}]}, 422, "'store' must be one of its choices"),
     ({"inputs": [{"visits_per_month": 10 ** 400}]}, 422, "'visits_per_month' is too large a number"),
-    ({"inputs": [{}], "instances": [[1]]}, 400, 'one key: "inputs"'),
-    ({"rows": []}, 400, 'one key: "inputs"'),
+    ({"inputs": [{}], "instances": [[1]]}, 400, 'with "inputs" (rows of named values) or "instances"'),
+    ({"rows": []}, 400, 'with "inputs" (rows of named values) or "instances"'),
 ])
 def test_client_mistakes_found_by_fuzzing_are_4xx(demo_server, demo, body, status, phrase):
     ref = pd.read_csv(demo.reference).drop(columns="comes_back")

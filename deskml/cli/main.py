@@ -8,6 +8,7 @@
     deskml demo                make the demo model and print where it is
     deskml engine              check the container engine and the base image
     deskml drift REF CUR       are these inputs still like the reference data? (docs/drift.md)
+    deskml outcomes NAME FILE  tell DeskML what really happened; deskml accuracy NAME: how often it was right
 
 Errors print one paragraph (what happened, what to do) and exit with the codes
 in docs/inspect.md; never a traceback.
@@ -26,7 +27,8 @@ from pathlib import Path
 from ..core.errors import DeskMLError, ExitCode, NotFound, UsageError
 
 SUBCOMMANDS = ("inspect", "build", "run", "stop", "status", "logs", "predict", "score", "monitor", "journal",
-               "alerts", "erase", "privacy", "resume", "demo", "engine", "drift")
+               "alerts", "erase", "privacy", "resume", "demo", "engine", "drift", "outcomes",
+               "accuracy")
 
 
 def _parser() -> argparse.ArgumentParser:

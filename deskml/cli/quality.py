@@ -1,4 +1,4 @@
-"""The command line's view of model quality: drift (and, later, outcomes and accuracy)."""
+"""The command line's view of model quality: drift, real outcomes, accuracy."""
 from __future__ import annotations
 
 import json
@@ -13,6 +13,14 @@ def add_parsers(sub) -> None:
     dr.add_argument("--method", choices=("deskml", "evidently"), default="deskml",
                     help="deskml (the default: honest at small samples) or evidently (Evidently's defaults)")
     dr.add_argument("--json", action="store_true", help="the result as JSON (docs/drift.md)")
+    oc = sub.add_parser("outcomes", help="tell DeskML what really happened (a CSV or Excel file of outcomes)")
+    oc.add_argument("model", metavar="NAME")
+    oc.add_argument("file", metavar="FILE", help="one row per outcome: 'id' (or 'key') and 'actual'")
+    oc.add_argument("--json", action="store_true")
+    ac = sub.add_parser("accuracy", help="how often the model was right, from real outcomes")
+    ac.add_argument("model", metavar="NAME")
+    ac.add_argument("--since", default=None, help="predictions since: 1d, 1w, today, a date, all (the default)")
+    ac.add_argument("--json", action="store_true")
 
 
 def cmd_drift(args) -> int:
@@ -57,4 +65,48 @@ def report_lines(result) -> list[str]:
     return lines
 
 
-COMMANDS = {"drift": cmd_drift}
+def cmd_outcomes(args) -> int:
+    from ..core.monitoring import live, outcomes
+    from .monitoring import _context, _known
+
+    settings, registry = _context()
+    _known(registry, args.model)
+    live.refresh(settings, args.model)  # predictions still in the service's files are read in first
+    report = outcomes.add_from_file(live.store(args.model), args.file, source="command")
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(report.words()[0].upper() + report.words()[1:])
+    return ExitCode.OK
+
+
+def cmd_accuracy(args) -> int:
+    from ..core.monitoring import live
+    from ..core.quality.accuracy import accuracy_report
+    from .monitoring import _context, _known, parse_since
+
+    settings, registry = _context()
+    _known(registry, args.model)
+    live.refresh(settings, args.model)
+    report = accuracy_report(live.store(args.model), since=parse_since(args.since, None))
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        return ExitCode.OK
+    print(report.summary)
+    percent = report.task == "classification"
+    for name, figure in report.figures.items():
+        print(f"  {name.upper() if len(name) <= 4 else name}: {figure.words(percent)}")
+    for c, figs in report.per_class.items():
+        print(f"  class {c!r}: precision {figs['precision'].words()}, recall {figs['recall'].words()}, "
+              f"F1 {figs['f1'].words()}")
+    if report.by_version:
+        print("By version:")
+        main = "accuracy" if percent else "mae"
+        for v, figs in report.by_version.items():
+            print(f"  {v}: {figs[main].words(percent)}")
+    if report.unreadable:
+        print(f"{report.unreadable} outcomes could not be compared with their prediction (a text for a number).")
+    return ExitCode.OK
+
+
+COMMANDS = {"drift": cmd_drift, "outcomes": cmd_outcomes, "accuracy": cmd_accuracy}

@@ -47,6 +47,7 @@ class App:
             ("GET", contract.HEALTH_PATH): self.health,
             ("GET", "/v1/model"): self.model_info,
             ("POST", "/v1/predict"): self.predict,
+            ("POST", "/v1/outcomes"): self.outcomes,
             ("POST", "/v1/journal/rotate"): self.rotate_journal,
             ("GET", "/metrics"): self.prometheus,
             ("GET", "/openapi.json"): self.openapi,
@@ -179,15 +180,18 @@ class App:
                 doc = json.loads(body)
             except (ValueError, UnicodeDecodeError):
                 raise ClientError(400, f"the request body is not valid JSON ({exc})") from None
-        if not isinstance(doc, dict) or len(doc) != 1 or not ("inputs" in doc or "instances" in doc):
-            raise ClientError(400, 'the request body must be a JSON object with one key: "inputs" (rows of '
-                                   'named values) or "instances" (rows of values in order)')
+        if (not isinstance(doc, dict) or not (("inputs" in doc) ^ ("instances" in doc))
+                or not set(doc) <= PREDICT_KEYS):
+            raise ClientError(400, 'the request body must be a JSON object with "inputs" (rows of named values) '
+                                   'or "instances" (rows of values in order), and optionally "key" and "fields" '
+                                   '(kept with the prediction, never given to the model)')
         if "inputs" in doc:
             cols = self.service.columns_from_named(doc["inputs"])
         else:
             cols = self.service.columns_from_positional(doc["instances"],
                                                         bools_possible=b"true" in body or b"false" in body)
         n = len(next(iter(cols.values()))) if cols else 0
+        extra = passthrough(doc, n) if len(doc) > 1 else None
         service, journal, journaling = self.service, self.journal, self.journaling
         source = source_of(req, "api")
 
@@ -206,12 +210,78 @@ class App:
             answer["model_version"] = service.version
             answer["ids"] = journal.ids(first, n)
             body = dumps(answer)
-            return Answered(first, n, now, source, ms, cols, predictions, rows), lambda: req.respond(200, body)
+            return Answered(first, n, now, source, ms, cols, predictions, rows, extra), lambda: req.respond(200, body)
         self.batcher.submit(cols, n, finish)
+
+    def outcomes(self, req):
+        """Real outcomes: a list of ``{"id" or "key", "actual"}`` rows, journaled for the host
+        to join to their predictions."""
+        rows = outcome_rows(req.body)
+        if not self.journaling:
+            raise ClientError(409, "this service keeps no journal, so it cannot keep outcomes; give them to "
+                                   "DeskML on the computer instead (deskml outcomes NAME FILE)")
+        if not self.journal.write(self.journal.outcomes(time.time(), rows)):
+            raise ClientError(507, "the disk is full: the outcomes were not kept; send them again later")
+        req.respond(200, dumps({"received": len(rows)}))
 
     async def predict_csv(self, req):
         await predict_csv(req, self.service, self.batcher.pool, self.metrics, self.journal, self.journaling,
                           source_of(req, "csv"))
+
+
+PREDICT_KEYS = {"inputs", "instances", "key", "fields"}
+MAX_OUTCOMES = 10_000
+MAX_KEY = 200
+
+
+def passthrough(doc, n):
+    """The pass-through fields of a prediction request, kept with each of its rows and never
+    given to the model: ``key`` (your own key, for joining real outcomes later) and
+    ``fields`` (an object of plain values: a store, an age band)."""
+    extra = {}
+    if "key" in doc:
+        key = doc["key"]
+        if not isinstance(key, str) or len(key) > MAX_KEY:
+            raise ClientError(422, f'"key" must be a text of at most {MAX_KEY} characters (your own key)')
+        extra["keys"] = [key] * n
+    if "fields" in doc:
+        fields = doc["fields"]
+        if not isinstance(fields, dict) or not all(v is None or isinstance(v, (str, int, float, bool))
+                                                   for v in fields.values()):
+            raise ClientError(422, '"fields" must be an object of plain values, like {"store": "Leeds"}')
+        extra["fields"] = [fields] * n
+    return extra or None
+
+
+def outcome_rows(body):
+    """Outcome rows, checked as the OpenAPI document describes them."""
+    if not body.strip():
+        raise ClientError(400, 'the request body is empty; send JSON like [{"id": "…", "actual": …}]')
+    try:
+        rows = loads(body)
+    except ValueError as exc:
+        raise ClientError(400, f"the request body is not valid JSON ({exc})") from None
+    if not isinstance(rows, list) or not rows:
+        raise ClientError(400, 'send a list of outcome rows: [{"id": "…", "actual": …}] (or "key" instead of "id")')
+    if len(rows) > MAX_OUTCOMES:
+        raise ClientError(413, f"at most {MAX_OUTCOMES:,} outcomes per request; send the rest in another")
+    for i, row in enumerate(rows):
+        where = f"outcome row {i + 1}"
+        if not isinstance(row, dict):
+            raise ClientError(422, f"{where} is not an object", row=i)
+        extra = set(row) - {"id", "key", "actual"}
+        if extra:
+            raise ClientError(422, f"{where} has fields this route does not know: {', '.join(sorted(extra))}", row=i)
+        if ("id" in row) == ("key" in row):
+            raise ClientError(422, f'{where} needs either "id" (the prediction id) or "key" (your own key)', row=i)
+        ref = row.get("id", row.get("key"))
+        if not isinstance(ref, str):
+            raise ClientError(422, f'{where}: "id" and "key" are texts', row=i)
+        actual = row.get("actual")
+        if actual is None or not isinstance(actual, (str, int, float, bool)):
+            raise ClientError(422, f'{where} has no "actual" value (what really happened: a text, number or '
+                                   'true/false)', row=i)
+    return rows
 
 
 def _failure(exc):

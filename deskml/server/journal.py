@@ -17,9 +17,12 @@ between host and service (``contract.JOURNAL_FORMAT``):
     prediction ids are ``inst-seq`` … ``inst-(seq+n-1)``. Since format 2, the requests
     answered together by one pass through the model may share one record: then ``t`` and
     ``ms`` are lists, one per request, and ``reqs`` lists each request's number of rows
-    (serialising the batch once costs less than a record per request)
+    (serialising the batch once costs less than a record per request). Pass-through fields
+    given with the request (never to the model) come as ``keys`` and ``fields``, one per row
 ``{"k": "e", "inst", "seq", "n": 1, "t", "v", "src", "ms", "st", "msg", "input", "row"}``
     a refused request (a client's mistake, or the model failing)
+``{"k": "o", "inst", "t", "rows": [{"id" or "key", "actual"}]}``
+    real outcomes told to the service (``POST /v1/outcomes``), for the host to join
 ``{"k": "gap", "inst", "t", "n", "from", "to"}``
     ``n`` predictions were answered between ``from`` and ``to`` but could not be written
     (a full disk): the service kept answering and says so as soon as it can write again
@@ -52,7 +55,7 @@ def new_instance():
 
 
 #: what the journal keeps of an answered request until its batch is written
-Answered = namedtuple("Answered", "first n t source ms cols preds proba")
+Answered = namedtuple("Answered", "first n t source ms cols preds proba extra", defaults=(None,))
 
 
 class Journal:
@@ -104,20 +107,22 @@ class Journal:
         return ["%s-%d" % (inst, first + i) for i in range(n)]
 
     # -- lines -----------------------------------------------------------------
-    def predictions(self, first, n, t, source, ms, cols, preds, proba):
+    def predictions(self, first, n, t, source, ms, cols, preds, proba, extra=None):
         """The line for ``n`` answered rows: their inputs as checked, their outputs."""
         t0 = time.perf_counter()
-        line = self._line(first, n, t, source, ms, cols, preds, proba)
+        line = self._line(first, n, t, source, ms, cols, preds, proba, extra)
         self.busy += time.perf_counter() - t0
         return line
 
-    def _line(self, first, n, t, source, ms, cols, preds, proba):
+    def _line(self, first, n, t, source, ms, cols, preds, proba, extra=None):
         rec = {"k": "p", "inst": self.inst, "seq": first, "n": n, "t": t, "v": self.version, "src": source,
                "ms": round(ms, 4), "st": 200}
         self._inputs(rec, cols)
         rec["pred"] = preds
         if proba is not None:
             rec["proba"] = proba
+        if extra:
+            rec.update(extra)  # pass-through fields: "keys" and "fields", one per row
         return dumps(rec) + b"\n"
 
     def batch(self, kept, merged=None, preds=None, proba=None):
@@ -132,7 +137,7 @@ class Journal:
             self.busy += time.perf_counter() - t0
 
     def _batch(self, kept, merged, preds, proba):
-        if (merged is not None and len(kept) > 1 and all(type(k) is Answered for k in kept)
+        if (merged is not None and len(kept) > 1 and all(type(k) is Answered and k.extra is None for k in kept)
                 and len({k.source for k in kept}) == 1
                 and all(b.first == a.first + a.n for a, b in zip(kept, kept[1:]))
                 and all(type(v) is list for v in merged.values())):
@@ -146,6 +151,10 @@ class Journal:
                 rec["proba"] = proba
             return dumps(rec) + b"\n"
         return b"".join(k if type(k) is bytes else self._line(*k) for k in kept)
+
+    def outcomes(self, t, rows):
+        """The line for outcomes told to the service: the host joins them to their predictions."""
+        return dumps({"k": "o", "inst": self.inst, "t": t, "rows": rows}) + b"\n"
 
     def _inputs(self, rec, cols):
         """The inputs as checked into ``rec``; masked ones only as their bins."""

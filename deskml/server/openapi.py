@@ -64,10 +64,17 @@ def openapi(service, api_key=False):
                     "description": "The values in this order: " + ", ".join(i["name"] for i in inputs)}
     else:  # the file names no inputs: rows of numbers, as many as the model was fitted with
         instance = {"type": "array", "minItems": 1, "items": {"type": "number"}}
+    passthrough = {  # kept with the prediction, never given to the model (a list: one per row)
+        "key": {"type": "string", "maxLength": 200,
+                "description": "Your own key for this prediction (an order number, say), to send its real "
+                               "outcome by later (kept with each row of the request)"},
+        "fields": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+                   "description": "Fields kept with the prediction (a store, an age band), never given to "
+                                  "the model"}}
     named = {"type": "object", "required": ["inputs"], "additionalProperties": False, "properties": {
-        "inputs": {"type": "array", "items": row, "minItems": 1, "maxItems": MAX_ROWS}}}
+        "inputs": {"type": "array", "items": row, "minItems": 1, "maxItems": MAX_ROWS}, **passthrough}}
     ordered = {"type": "object", "required": ["instances"], "additionalProperties": False, "properties": {
-        "instances": {"type": "array", "items": instance, "minItems": 1, "maxItems": MAX_ROWS}}}
+        "instances": {"type": "array", "items": instance, "minItems": 1, "maxItems": MAX_ROWS}, **passthrough}}
     body = {"oneOf": [named, ordered]} if service.inputs_known else ordered
     example = ({"inputs": [service.example_row()]} if service.inputs_known and not service.positional
                else {"instances": [[service.example_row().get(i["name"], 0) for i in inputs]]}
@@ -87,6 +94,7 @@ def openapi(service, api_key=False):
     def errors(*codes):
         words = {400: "The request is not valid JSON or CSV", 401: "The API key is missing or wrong",
                  413: f"Too large: more than {MAX_ROWS} rows, or a body over 20 MB",
+                 409: "This service keeps no journal, so it cannot keep outcomes",
                  422: "An input is missing, unknown or of the wrong kind"}
         return {str(c): {"description": words[c], "content": {"application/json": {"schema": error}}}
                 for c in codes if c != 401 or api_key}
@@ -118,6 +126,21 @@ def openapi(service, api_key=False):
                 "responses": {"200": {"description": "The CSV with prediction columns added",
                                       "content": {"text/csv": {"schema": {"type": "string"}}}},
                               **errors(400, 401, 422)}}},
+            "/v1/outcomes": {"post": {
+                "summary": "Real outcomes: what really happened, for predictions made before",
+                "operationId": "outcomes",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "array", "minItems": 1, "maxItems": 10_000, "items": {
+                        "type": "object", "additionalProperties": False, "required": ["actual"],
+                        "properties": {"id": {"type": "string", "description": "The prediction id an answer gave"},
+                                       "key": {"type": "string", "description": "Your own key, given with the "
+                                                                                "prediction"},
+                                       "actual": {"type": ["string", "number", "boolean"]}},
+                        "oneOf": [{"required": ["id"]}, {"required": ["key"]}]}},
+                    "example": [{"id": "0190a1b2c3d4e5f6a-0", "actual": "yes"}]}}},
+                "responses": {"200": {"description": "Received: DeskML joins them to their predictions",
+                                      "content": json_object},
+                              **errors(400, 401, 409, 413, 422)}}},
             "/v1/model": {"get": {"summary": "The model and its inputs", "operationId": "model",
                                   "responses": {"200": {"description": "OK", "content": json_object},
                                                 **errors(401)}}},

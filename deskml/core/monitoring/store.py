@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from . import input_store
+from . import input_store, outcomes
 from .sketch import Sketch, add_counts
 
 SCHEMA = """
@@ -135,6 +135,12 @@ class JournalStore:
         with closing(self.connect()) as db:
             db.executescript(SCHEMA)
             db.executescript(input_store.SCHEMA)
+            outcomes.ensure(db)
+            known = {r[1] for r in db.execute("PRAGMA table_info(predictions)")}
+            for column in ("key", "fields"):  # pass-through fields (a store made before them gets them)
+                if column not in known:
+                    db.execute(f"ALTER TABLE predictions ADD COLUMN {column} TEXT")
+            db.execute("CREATE INDEX IF NOT EXISTS predictions_key ON predictions (key) WHERE key IS NOT NULL")
 
     def connect(self):
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -213,6 +219,8 @@ class JournalStore:
     def _store_lines(self, db, data: bytes, result: IngestResult) -> None:
         instances = {}
         rows = []
+        passed = []     # (key, fields, inst, seq) of rows that came with pass-through fields
+        answers = []    # outcome rows, in their order
         aggregates = _Aggregates()
         pieces = input_store.Pieces()
         for line in data.splitlines():
@@ -235,6 +243,11 @@ class JournalStore:
                 rows.extend(new)
                 if rec.get("in"):
                     pieces.add([r[0] for r in new], rec.get("v"), rec["in"], rec["n"])
+                if "keys" in rec or "fields" in rec:
+                    keys = rec.get("keys") or [None] * rec["n"]
+                    fields = rec.get("fields") or [None] * rec["n"]
+                    passed.extend((None if k is None else str(k), None if f is None else json.dumps(f), iid,
+                                   rec["seq"] + i) for i, (k, f) in enumerate(zip(keys, fields)))
                 aggregates.add_predictions(rec, task)
             elif kind == "e":
                 error = {"message": rec.get("msg", "")}
@@ -244,6 +257,8 @@ class JournalStore:
                 rows.append((rec["t"], iid, rec["seq"], rec.get("v"), rec.get("src"), rec.get("st", 500),
                              rec.get("ms"), None, None, None, None, json.dumps(error)))
                 aggregates.add_refusal(rec)
+            elif kind == "o":  # outcomes told to the service: joined once the rows before are stored
+                answers.append((rec.get("rows") or [], rec.get("t")))
             elif kind == "gap":
                 db.execute("INSERT INTO gaps (inst, at, n, t_from, t_to) VALUES (?, ?, ?, ?, ?)",
                            (inst, rec["t"], rec["n"], rec.get("from"), rec.get("to")))
@@ -253,8 +268,12 @@ class JournalStore:
             db.executemany("INSERT OR IGNORE INTO predictions (t, inst, seq, version, source, status, ms, inputs,"
                            " masked, pred, proba, error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             result.rows += db.total_changes - before
+        if passed:
+            db.executemany("UPDATE predictions SET key = ?, fields = ? WHERE inst = ? AND seq = ?", passed)
         aggregates.save(db)
         pieces.save(db)
+        for told, at in answers:
+            outcomes.record(db, told, "api", at=at)
 
     def _instance(self, db, rec):
         db.execute("INSERT OR IGNORE INTO instances (inst, version, started, inputs, classes, task, masked) "

@@ -9,9 +9,9 @@ defaults instead: ``evidently.py``). DeskML's verdict:
   the most common change, found with fewer rows), Bonferroni-combined. A category, or a
   number with at most 5 values: a chi-square test of the two samples' counts, with the
   categories whose expected count in the current data is under 5 pooled (Cochran's rule),
-  so the chi-square approximation holds.
+  so the chi-square approximation holds; when two groups are left, Fisher's exact test.
 * **Many inputs at once**: Holm's correction over every input of the check, so the chance
-  that a check of unchanged data says "drift" is at most ``alpha`` (1%) however many inputs.
+  that a check of unchanged data says "drift" is at most ``alpha`` (0.5%) however many inputs.
 * **A change must also matter**: at least ``MIN_EFFECT`` (a K-S distance of 0.1, or a tenth
   of the rows moved to other categories): with a million rows any difference is
   "significant".
@@ -35,7 +35,7 @@ from . import data_quality
 from .evidently import evidently_drift
 from .result import ColumnDrift, DriftResult
 
-ALPHA = 0.01          # family-wise false-alarm rate of one check
+ALPHA = 0.005         # family-wise false-alarm rate of one check (or of the daily alert's two windows)
 MIN_EFFECT = 0.1      # K-S D for numbers; share of rows that moved, for categories
 FEW_VALUES = 5        # a number with at most this many distinct values is tested as categories
 MIN_EXPECTED = 5      # Cochran: each pooled group expects at least this many current rows
@@ -209,8 +209,15 @@ def _categories_test(col: ColumnDrift, ref: dict, cur: dict) -> None:
         cur_row.append(rest_cur)
     if len(ref_row) < 2:
         return
-    stat, p, _, _ = chi2_contingency(np.array([ref_row, cur_row], dtype=float), correction=False)
-    col.method, col.statistic, col.p_value = "chisquare", float(stat), float(p)
+    table = np.array([ref_row, cur_row], dtype=float)
+    if table.shape[1] == 2:  # two groups: Fisher's exact test (the chi-square's tail is too thin at 40 rows)
+        from scipy.stats import fisher_exact
+
+        col.method, col.statistic = "fisher", float(chi2_contingency(table, correction=False)[0])
+        col.p_value = float(fisher_exact(table.astype(int)).pvalue)
+    else:
+        stat, p, _, _ = chi2_contingency(table, correction=False)
+        col.method, col.statistic, col.p_value = "chisquare", float(stat), float(p)
     keys = set(ref) | set(cur)
     col.effect = float(0.5 * sum(abs(cur.get(k, 0) / n - ref.get(k, 0) / ref_total) for k in keys))
 

@@ -18,6 +18,7 @@ from .drift import ALPHA, compare
 from .result import DriftResult
 
 BASELINES = ("reference", "week_before", "version_start", "chosen")
+EVIDENCE_LINE = -math.log10(ALPHA)
 TREND_DAYS = 14
 _cache: dict = {}
 
@@ -124,8 +125,8 @@ def drift_view(store, inputs: list[dict], reference_path: str | None, window: st
 
 
 def evidence(p_adjusted: float | None) -> float | None:
-    """How strong the evidence of a change is: -log10 of the adjusted p-value (2 is the
-    1% line a verdict of "changed" must cross), capped at 6."""
+    """How strong the evidence of a change is: -log10 of the adjusted p-value (EVIDENCE_LINE,
+    -log10 of alpha, is the line a verdict of "changed" must cross), capped at 6."""
     if p_adjusted is None:
         return None
     return float(min(6.0, -math.log10(max(p_adjusted, 1e-6))))

@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap, 
 from PySide6.QtWidgets import (QCalendarWidget, QComboBox, QDialog, QDialogButtonBox, QHBoxLayout, QHeaderView,
                                QLabel, QStyledItemDelegate, QTableView, QVBoxLayout, QWidget)
 
+from ...core.quality.view import EVIDENCE_LINE
 from .. import workers
 from ..widgets.message import MessageBanner
 
@@ -28,7 +29,7 @@ BASELINES = [("the reference data", "reference"), ("the 7 days before", "week_be
 LIGHTS = {"green": "#3aa55d", "amber": "#d4a72c", "red": "#d9534f", "grey": "#9aa7b8"}
 COLUMNS = ["", "Input", "Verdict", "What changed", "Last 14 days", "Data quality"]
 TREND = Qt.UserRole + 1
-LINE = 2.0  # -log10(0.01): the evidence a change must show
+LINE = EVIDENCE_LINE  # -log10(alpha): the evidence a change must show
 REFRESH_MS = 60_000
 
 
@@ -46,8 +47,8 @@ def light_icon(color: str, size: int = 14) -> QIcon:
 
 
 class SparklineDelegate(QStyledItemDelegate):
-    """The evidence of a change per day as a line, with the line a change must cross (1%)
-    dashed; a gap where a day could not be judged."""
+    """The evidence of a change per day as a line, with the line a change must cross dashed;
+    a gap where a day could not be judged."""
 
     def paint(self, painter, option, index):
         super().paint(painter, option, index)
@@ -143,7 +144,7 @@ class DriftPanel(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(40)
         self.note = QLabel("Each line shows how strong the evidence of a change was on each of the last 14 days: "
                            "above the dashed line, that day counted as a change. Amber: not enough data yet, or a "
-                           "data quality finding. A check of unchanged data says \"changed\" at most 1 day in 100.")
+                           "data quality finding. On unchanged data, \"changed\" comes at most 1 day in 200.")
         self.note.setWordWrap(True)
         self.note.setEnabled(False)
         top = QHBoxLayout()
