@@ -150,3 +150,24 @@ def test_too_few_outcomes_say_so():
     figures, _, _ = classification_figures(["a"] * 10, ["a"] * 9 + ["b"])
     assert figures["accuracy"].value is None and figures["accuracy"].words().startswith("not enough outcomes yet")
     assert MIN_OUTCOMES == 30
+
+
+def test_an_erased_key_takes_its_prediction_and_outcome_with_it(shop):
+    url, store, X = shop
+    r = requests.post(url + "/v1/predict", json={"inputs": [X.iloc[7].to_dict()], "key": "sam@example.org"})
+    pred_id = r.json()["ids"][0]
+    requests.post(url + "/v1/outcomes", json=[{"key": "sam@example.org", "actual": "returns"},
+                                              {"key": "sam@example.org-typo", "actual": "leaves"}])
+    requests.post(url + "/v1/journal/rotate")
+    time.sleep(0.2)
+    store.ingest(live=None)
+    from contextlib import closing
+
+    with closing(store.connect()) as db:
+        assert db.execute("SELECT count(*) FROM outcomes WHERE pred_id = ?", (pred_id,)).fetchone()[0] == 1
+    assert store.erase("sam@example.org") == 1
+    store.erase("sam@example.org-typo")
+    with closing(store.connect()) as db:
+        assert db.execute("SELECT count(*) FROM outcomes WHERE pred_id = ?", (pred_id,)).fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM predictions WHERE key = 'sam@example.org'").fetchone()[0] == 0
+    assert not any(b"sam@example.org" in p.read_bytes() for p in store.path.parent.glob("journal.sqlite3*"))

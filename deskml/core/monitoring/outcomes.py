@@ -158,6 +158,18 @@ def add_from_file(store, path, source: str = "file") -> OutcomeReport:
     return report
 
 
+def forget(db, pred_ids: list[str], values: list[str]) -> None:
+    """An erasure: the outcomes of erased predictions go, and any outcome whose key or id is
+    the erased value."""
+    for i in range(0, len(pred_ids), 500):
+        chunk = pred_ids[i:i + 500]
+        db.execute(f"DELETE FROM outcomes WHERE pred_id IN ({','.join('?' * len(chunk))})", chunk)
+    if values:
+        marks = ",".join("?" * len(values))
+        db.execute(f"DELETE FROM outcomes WHERE key IN ({marks})", values)
+        db.execute(f"DELETE FROM outcomes_unmatched WHERE ref IN ({marks})", values)
+
+
 def unmatched(store, limit: int = 100) -> list[dict]:
     with closing(store.connect()) as db:
         return [{"ref": r, "by": b, "actual": json.loads(a), "at": at} for r, b, a, at in

@@ -343,9 +343,10 @@ class JournalStore:
 
     # -- erasing a person's records (GDPR Art. 17) -----------------------------------------
     def erase(self, value: str, input_name: str | None = None) -> int:
-        """Delete every record whose inputs hold ``value`` (in ``input_name``, or in any input), take
-        them out of the minute and hour sums, and leave no copy in the database's files. The
-        erasure is logged without the value. Read the appended files first (``ingest``)."""
+        """Delete every record whose inputs hold ``value`` (in ``input_name``, or in any input or
+        pass-through field), with the real outcomes told for them; take them out of the minute
+        and hour sums, and leave no copy in the database's files. The erasure is logged
+        without the value. Read the appended files first (``ingest``)."""
         candidates = [value]
         try:
             number = float(value)
@@ -354,22 +355,29 @@ class JournalStore:
             pass
         with closing(self.connect()) as db:
             db.execute("PRAGMA secure_delete = ON")  # freed space is overwritten, not left readable
+            marks = ",".join("?" * len(candidates))
+            texts = sorted({str(c) if not isinstance(c, float) else input_store._text(c) for c in candidates})
             found = db.execute(
-                "SELECT p.rowid, p.t, p.version, p.source, p.ms, p.pred, p.inputs, i.inputs, i.task, i.inst "
-                "FROM predictions p JOIN instances i ON i.id = p.inst WHERE p.inputs IS NOT NULL AND EXISTS "
-                f"(SELECT 1 FROM json_each(p.inputs) WHERE json_each.value IN ({','.join('?' * len(candidates))}))",
-                candidates).fetchall()
+                "SELECT p.rowid, p.t, p.version, p.source, p.ms, p.pred, p.inputs, i.inputs, i.task, i.inst, p.seq "
+                "FROM predictions p JOIN instances i ON i.id = p.inst WHERE (p.inputs IS NOT NULL AND EXISTS "
+                f"(SELECT 1 FROM json_each(p.inputs) WHERE json_each.value IN ({marks})))"
+                # pass-through fields given with a prediction (a key, a store) may hold it too
+                f" OR p.key IN ({','.join('?' * len(texts))}) OR (p.fields IS NOT NULL AND EXISTS "
+                f"(SELECT 1 FROM json_each(p.fields) WHERE json_each.value IN ({marks})))",
+                [*candidates, *texts, *candidates]).fetchall()
             # a refused request keeps no inputs, but its reason may quote the value it refused
             quoted = db.execute(
                 "SELECT rowid, t, version, status, error FROM predictions WHERE error IS NOT NULL AND instr(error, ?) > 0",
                 (json.dumps(str(value))[1:-1],)).fetchall()
-            doomed, sums, records = [], _Aggregates(), set()
-            for rowid, t, version, source, ms, pred, inputs, names, task, inst in found:
+            doomed, sums, records, ids = [], _Aggregates(), set(), []
+            for rowid, t, version, source, ms, pred, inputs, names, task, inst, seq in found:
                 if input_name is not None:
                     names = json.loads(names)
-                    if input_name not in names or json.loads(inputs)[names.index(input_name)] not in candidates:
+                    if (inputs is None or input_name not in names
+                            or json.loads(inputs)[names.index(input_name)] not in candidates):
                         continue
                 doomed.append(rowid)
+                ids.append(f"{inst}-{seq}")
                 first = (inst, t) not in records  # the rows of one request share its run and time
                 records.add((inst, t))
                 sums.add_predictions({"n": 1, "t": t, "v": version, "src": source,
@@ -386,9 +394,9 @@ class JournalStore:
                 chunk = doomed[i:i + 500]
                 db.execute(f"DELETE FROM predictions WHERE rowid IN ({','.join('?' * len(chunk))})", chunk)
             sums.save(db, sign=-1)
+            outcomes.forget(db, ids, texts)
             input_store.rewrite_days(db, {int(t // 86400) for _, t, *_ in found})
-            input_store.forget_label(db, sorted({str(c) if not isinstance(c, float) else input_store._text(c)
-                                                 for c in candidates}), input_name)
+            input_store.forget_label(db, texts, input_name)
             db.execute("INSERT INTO erasures (at, rows, input) VALUES (?, ?, ?)", (time.time(), len(doomed), input_name))
             db.execute("COMMIT")
             db.execute("VACUUM")  # rewrite the file: no page keeps an old copy
