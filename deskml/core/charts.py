@@ -198,6 +198,43 @@ def predictions_chart(ax, s, text="black", background="white", top: int = 6):
         _finish(ax, "What it predicts", text, background, empty=True)
 
 
+def accuracy_chart(ax, points, name="Accuracy", percent=True, overall=None, text="black", background="white"):
+    """A figure per day of the predictions, with its 95% interval: ``points`` are
+    (day start, outcomes, value or None, low, high); days with too few outcomes are marked
+    along the bottom, not given a value."""
+    from datetime import datetime
+
+    from matplotlib.ticker import PercentFormatter
+
+    ax.clear()
+    judged = [(datetime.fromtimestamp(d), v, lo, hi) for d, n, v, lo, hi in points if v is not None]
+    few = [datetime.fromtimestamp(d) for d, n, v, lo, hi in points if v is None]
+    if judged:
+        xs = [x for x, *_ in judged]
+        vs = [v for _, v, _, _ in judged]
+        err = [[v - lo for _, v, lo, _ in judged], [hi - v for _, v, _, hi in judged]]
+        ax.errorbar(xs, vs, yerr=err, fmt="o", color=ACCENT, ecolor=MUTED, elinewidth=1.2, capsize=3, markersize=4)
+        if overall is not None:
+            ax.axhline(overall, color=ACCENT, linewidth=0.8, linestyle="--", alpha=0.7)
+    if few:
+        bottom = ax.get_ylim()[0] if judged else 0
+        ax.plot(few, [bottom] * len(few), marker="|", linestyle="none", color=MUTED, markersize=8)
+    if percent:
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    if points:
+        ax.set_xlim(datetime.fromtimestamp(points[0][0] - 43200), datetime.fromtimestamp(points[-1][0] + 43200))
+    import matplotlib.dates as mdates
+
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
+    title = f"{name} by day of the prediction, with 95% intervals"
+    if few:
+        title += f" ({len(few)} {'day' if len(few) == 1 else 'days'} with under 30 outcomes: marks at the bottom)"
+    _finish(ax, title, text, background)
+    if not points:
+        ax.text(0.5, 0.5, "no outcomes yet", transform=ax.transAxes, ha="center", va="center", color=text,
+                alpha=0.6, fontsize=9)
+
+
 def render(draw, width_px: int, height_px: int, dpi: float = 96.0, text="black", background="white",
            rows: int = 1, cols: int = 1, bare: bool = False) -> tuple[bytes, int, int]:
     """Draw into an image without a screen (any thread): ``draw(axes)`` gets the list of axes.

@@ -183,3 +183,33 @@ def for_model(settings, registry, model: str, window: str = "today", baseline: s
     return drift_view(store, (version.info or {}).get("inputs") or [], version.reference, window, baseline, now,
                       versions=[version.version] if window == "version" else None, version_since=since,
                       chosen=chosen)
+
+
+@dataclass
+class AccuracyView:
+    report: object
+    chart: tuple | None = None      # (rgba, w, h)
+
+
+def accuracy_for_model(settings, registry, model: str, chart: tuple | None = None, text: str = "black",
+                       background: str = "white", now: float | None = None) -> AccuracyView:
+    """Accuracy from real outcomes, and its chart by day (drawn off the window's thread)."""
+    from .. import chart_process
+    from ..monitoring import live
+    from .accuracy import accuracy_report
+
+    registry.get(model)
+    live.refresh(settings, model)
+    report = accuracy_report(live.store(model))
+    view = AccuracyView(report)
+    if chart:
+        w, h, ratio = chart
+        main = "accuracy" if report.task != "regression" else "mae"
+        points = [(d["day"], d["n"], d["figure"].value, d["figure"].low, d["figure"].high) for d in report.by_day]
+        overall = report.figures.get(main).value if report.figures.get(main) else None
+        name = "Accuracy" if main == "accuracy" else "Mean absolute error"
+        (view.chart,) = chart_process.render([("accuracy_chart", (points,),
+                                               {"name": name, "percent": main == "accuracy", "overall": overall,
+                                                "text": text, "background": background}, w, h,
+                                               {"dpi": 96 * ratio, "text": text, "background": background})])
+    return view

@@ -1,6 +1,6 @@
 """The Monitoring tab. Activity: traffic, speed, errors and what the model predicts, live; the
 newest predictions, searchable and exportable. Inputs: drift and data quality
-(``drift_panel``). Everything it shows is gathered and drawn in a
+(``drift_panel``). Accuracy: from real outcomes (``accuracy_panel``). Everything it shows is gathered and drawn in a
 worker (``live.snapshot``); this page only puts it on the screen."""
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from .. import workers
 from ..widgets.chart_image import ChartImage
 from ..widgets.message import MessageBanner
 from ..widgets.style import heading
+from .accuracy_panel import AccuracyPanel
 from .drift_panel import DriftPanel
 
 if TYPE_CHECKING:
@@ -131,6 +132,9 @@ class MonitoringTab(QWidget):
         self.pages.addTab(activity, "Activity")
         self.pages.addTab(self.drift, "Inputs")
         self.pages.setTabToolTip(1, "Are the inputs still like the data the model learned from?")
+        self.accuracy = AccuracyPanel(dash)
+        self.pages.addTab(self.accuracy, "Accuracy")
+        self.pages.setTabToolTip(2, "How often was it right, now that real outcomes are known?")
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.pages)
