@@ -196,3 +196,18 @@ def palette(dark: bool):
                             (QPalette.Highlight, "#2f6fde"), (QPalette.HighlightedText, "#ffffff")):
             p.setColor(role, QColor(color))
     return p
+
+
+def monitoring_page(qtbot, model: str, settings, registry, page: str, dark: bool = False, height: int = 720):
+    """A model's dashboard on screen, at its Monitoring tab's ``page`` ("drift", "accuracy")."""
+    from deskml.gui.dashboard import ModelDashboard
+
+    dash = ModelDashboard(model, settings, registry)
+    qtbot.addWidget(dash)
+    dash.setPalette(palette(dark))
+    dash.resize(1000, height)
+    dash.show()
+    dash.tabs.setCurrentWidget(dash.monitoring)
+    panel = getattr(dash.monitoring, page)
+    dash.monitoring.pages.setCurrentWidget(panel)
+    return dash, panel

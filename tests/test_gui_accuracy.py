@@ -8,13 +8,12 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import palette
+from conftest import monitoring_page
 from sklearn.metrics import accuracy_score
 from test_input_store import write_journal
 
 from deskml.core.registry import Registry
 from deskml.core.settings import Settings
-from deskml.gui.dashboard import ModelDashboard
 
 SETTINGS = Settings(docker_host="unix:///nonexistent/no-engine.sock", default_port=8680)
 NAME = "loyalty model"
@@ -54,14 +53,7 @@ def predicted(tmp_path_factory):
 @pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
 def test_the_accuracy_page(qtbot, predicted, artifacts, dark):
     registry, sheet, preds, truth = predicted
-    dash = ModelDashboard(NAME, SETTINGS, registry)
-    qtbot.addWidget(dash)
-    dash.setPalette(palette(dark))
-    dash.resize(1000, 760)
-    dash.show()
-    dash.tabs.setCurrentWidget(dash.monitoring)
-    panel = dash.monitoring.accuracy
-    dash.monitoring.pages.setCurrentWidget(panel)
+    dash, panel = monitoring_page(qtbot, NAME, SETTINGS, registry, "accuracy", dark, 760)
     qtbot.waitUntil(lambda: panel.shown >= 1 and panel._worker is None, timeout=60_000)
     if not dark:  # the first time: the outcomes are added from the file, in the app
         assert panel.summary.text().startswith("No outcomes yet")

@@ -9,12 +9,11 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import palette
+from conftest import monitoring_page
 from test_input_store import one, write_journal
 
 from deskml.core.registry import Registry
 from deskml.core.settings import Settings
-from deskml.gui.dashboard import ModelDashboard
 from deskml.gui.dashboard.drift_panel import TREND
 
 SETTINGS = Settings(docker_host="unix:///nonexistent/no-engine.sock", default_port=8670)
@@ -68,14 +67,7 @@ def _rows(panel) -> dict:
 
 @pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
 def test_the_inputs_page_shows_what_changed(qtbot, shop, artifacts, dark):
-    dash = ModelDashboard(NAME, SETTINGS, shop)
-    qtbot.addWidget(dash)
-    dash.setPalette(palette(dark))
-    dash.resize(1000, 700)
-    dash.show()
-    dash.tabs.setCurrentWidget(dash.monitoring)
-    panel = dash.monitoring.drift
-    dash.monitoring.pages.setCurrentWidget(panel)
+    dash, panel = monitoring_page(qtbot, NAME, SETTINGS, shop, "drift", dark, 700)
     qtbot.waitUntil(lambda: panel.shown >= 1, timeout=60_000)
     rows = _rows(panel)
     assert panel.summary.text().startswith("The inputs have changed: basket values are about")

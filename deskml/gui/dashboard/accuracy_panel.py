@@ -7,21 +7,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
 from PySide6.QtGui import QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QHeaderView, QPushButton, QTableView, QVBoxLayout
 
 from .. import workers
 from ..widgets.chart_image import ChartImage
 from ..widgets.message import MessageBanner
+from .page import RefreshedWhileShown, summary_label
 
 if TYPE_CHECKING:
     from . import ModelDashboard
 
 NAMES = {"accuracy": "Right answers (accuracy)", "mae": "Average error (MAE)", "rmse": "Typical error (RMSE)",
          "r2": "Share of the variation explained (R²)"}
-REFRESH_MS = 60_000
 
 
 def figure_cells(name: str, figure, percent: bool) -> list[str]:
@@ -31,7 +29,7 @@ def figure_cells(name: str, figure, percent: bool) -> list[str]:
     return [name, fmt(figure.value), f"{fmt(figure.low)} to {fmt(figure.high)}", str(figure.n)]
 
 
-class AccuracyPanel(QWidget):
+class AccuracyPanel(RefreshedWhileShown):
     def __init__(self, dash: ModelDashboard):
         super().__init__()
         self.dash = dash
@@ -39,12 +37,7 @@ class AccuracyPanel(QWidget):
         self.add_button.setToolTip("A CSV or Excel file with a column 'id' (or 'key') and a column 'actual': "
                                    "what really happened")
         self.add_button.clicked.connect(lambda: self.add_outcomes())
-        self.summary = QLabel("")
-        self.summary.setWordWrap(True)
-        font = self.summary.font()
-        font.setPointSizeF(font.pointSizeF() * 1.15)
-        font.setBold(True)
-        self.summary.setFont(font)
+        self.summary = summary_label()
         self.message = MessageBanner()
         self.message.hide()
         self.chart = ChartImage(220)
@@ -68,19 +61,6 @@ class AccuracyPanel(QWidget):
         layout.addWidget(self.table, 1)
         self._worker = None
         self._adding = None
-        self.shown = 0
-        self.timer = QTimer(self)
-        self.timer.setInterval(REFRESH_MS)
-        self.timer.timeout.connect(self.refresh)
-
-    def showEvent(self, event):
-        super().showEvent(event)
-        self.timer.start()
-        QTimer.singleShot(0, self, self.refresh)  # once laid out: the chart is drawn at its size
-
-    def hideEvent(self, event):
-        self.timer.stop()
-        super().hideEvent(event)
 
     def refresh(self):
         if self._worker is not None:

@@ -12,13 +12,33 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QDate, QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap, QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import (QCalendarWidget, QComboBox, QDialog, QDialogButtonBox, QHBoxLayout, QHeaderView,
-                               QLabel, QStyledItemDelegate, QTableView, QVBoxLayout, QWidget)
+from PySide6.QtGui import (
+    QColor,
+    QIcon,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPixmap,
+    QStandardItem,
+    QStandardItemModel,
+)
+from PySide6.QtWidgets import (
+    QCalendarWidget,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QStyledItemDelegate,
+    QTableView,
+    QVBoxLayout,
+)
 
 from ...core.quality.view import EVIDENCE_LINE
 from .. import workers
 from ..widgets.message import MessageBanner
+from .page import RefreshedWhileShown, summary_label
 
 if TYPE_CHECKING:
     from . import ModelDashboard
@@ -30,7 +50,6 @@ LIGHTS = {"green": "#3aa55d", "amber": "#d4a72c", "red": "#d9534f", "grey": "#9a
 COLUMNS = ["", "Input", "Verdict", "What changed", "Last 14 days", "Data quality"]
 TREND = Qt.UserRole + 1
 LINE = EVIDENCE_LINE  # -log10(alpha): the evidence a change must show
-REFRESH_MS = 60_000
 
 
 def light_icon(color: str, size: int = 14) -> QIcon:
@@ -108,7 +127,7 @@ class WeekDialog(QDialog):
         return datetime(d.year(), d.month(), d.day()).timestamp()
 
 
-class DriftPanel(QWidget):
+class DriftPanel(RefreshedWhileShown):
     def __init__(self, dash: ModelDashboard):
         super().__init__()
         self.dash = dash
@@ -121,12 +140,7 @@ class DriftPanel(QWidget):
             self.baseline_box.addItem(label, name)
         self.window_box.currentIndexChanged.connect(lambda _: self.refresh())
         self.baseline_box.activated.connect(self._baseline_chosen)
-        self.summary = QLabel("")
-        self.summary.setWordWrap(True)
-        font = self.summary.font()
-        font.setPointSizeF(font.pointSizeF() * 1.15)
-        font.setBold(True)
-        self.summary.setFont(font)
+        self.summary = summary_label()
         self.problem = MessageBanner()
         self.problem.hide()
         self.model = QStandardItemModel(0, len(COLUMNS))
@@ -161,19 +175,6 @@ class DriftPanel(QWidget):
         layout.addWidget(self.note)
         self._worker = None
         self._again = False
-        self.shown = 0
-        self.timer = QTimer(self)
-        self.timer.setInterval(REFRESH_MS)
-        self.timer.timeout.connect(self.refresh)
-
-    def showEvent(self, event):
-        super().showEvent(event)
-        self.timer.start()
-        self.refresh()
-
-    def hideEvent(self, event):
-        self.timer.stop()
-        super().hideEvent(event)
 
     def _baseline_chosen(self, _index):
         if self.baseline_box.currentData() == "chosen":
