@@ -16,9 +16,9 @@ T0 = 20_000 * DAY + 3600  # a day's first hour (UTC)
 
 
 def write_journal(store: JournalStore, inst: str, version: str, records: list[dict], part: int = 0,
-                  masked=(), task: str = "regression") -> None:
+                  masked=(), task: str = "regression", classes=None) -> None:
     lines = [{"k": "start", "j": 2, "inst": inst, "t": records[0]["t"] if records else T0, "model": "shop",
-              "version": version, "inputs": ["basket", "payment", "email"], "classes": None, "task": task,
+              "version": version, "inputs": ["basket", "payment", "email"], "classes": classes, "task": task,
               "masked": list(masked), "pid": 1}]
     for rec in records:
         lines.append({"k": "p", "inst": inst, "v": version, "src": "api", "ms": 1.0, "st": 200, **rec})

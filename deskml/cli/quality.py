@@ -20,6 +20,8 @@ def add_parsers(sub) -> None:
     ac = sub.add_parser("accuracy", help="how often the model was right, from real outcomes")
     ac.add_argument("model", metavar="NAME")
     ac.add_argument("--since", default=None, help="predictions since: 1d, 1w, today, a date, all (the default)")
+    ac.add_argument("--by", default=None, metavar="FIELD",
+                    help="compare groups of an input or a pass-through field (a store, an age band)")
     ac.add_argument("--json", action="store_true")
 
 
@@ -88,9 +90,18 @@ def cmd_accuracy(args) -> int:
     settings, registry = _context()
     _known(registry, args.model)
     live.refresh(settings, args.model)
-    report = accuracy_report(live.store(args.model), since=parse_since(args.since, None))
+    from ..core.quality import calibration, groups
+
+    store = live.store(args.model)
+    since = parse_since(args.since, None)
+    report = accuracy_report(store, since=since)
+    calib = calibration.from_outcomes(store, since=since) if report.task == "classification" else None
+    by = groups.compare_groups(groups.group_rows(store, args.by, since), args.by) if args.by else None
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        doc = report.to_dict()
+        doc["calibration"] = calib.to_dict() if calib else None
+        doc["groups"] = by.to_dict() if by else None
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
         return ExitCode.OK
     print(report.summary)
     percent = report.task == "classification"
@@ -104,6 +115,14 @@ def cmd_accuracy(args) -> int:
         main = "accuracy" if percent else "mae"
         for v, figs in report.by_version.items():
             print(f"  {v}: {figs[main].words(percent)}")
+    if calib is not None and calib.n:
+        print(f"Calibration: {calib.summary}" + (f" Brier score {calib.brier:.3f}." if calib.brier is not None else ""))
+    if by is not None:
+        print(f"By {args.by}: {by.summary}")
+        for g in by.groups:
+            figure = (f"right {g.accuracy['value']:.0%}" if g.accuracy and g.accuracy.get("value") is not None
+                      else f"off by {g.mae:.3g}" if g.mae is not None else "too small to judge")
+            print(f"  {g.name}: {figure} ({g.n} outcomes)")
     if report.unreadable:
         print(f"{report.unreadable} outcomes could not be compared with their prediction (a text for a number).")
     return ExitCode.OK
