@@ -4,7 +4,10 @@ A rule looks at a model's situation (``Situation``: its service, its journal ove
 window, the disk) at a moment it is given, so the rules are tested with any clock. The
 engine (``evaluate``) fires an alert when a rule's condition starts, and resolves it
 when the condition ends; every alert lands in the registry's alert history, which is
-always kept. Rules are pluggable: ``register`` adds one (drift and accuracy come later).
+always kept. Rules are pluggable: ``register`` adds one. The rules of other capabilities
+(drift, data quality, accuracy, groups: ``core/quality/rules.py``) register themselves
+when ``all_rules`` imports the modules named in ``PLUGINS`` (by name: monitoring does not
+depend on what builds on it).
 
 Defaults are sensible for a small shop's volumes, and honest at them: a share of errors
 or a slow percentile is only judged from at least ``queries.ENOUGH`` answers; fewer are
@@ -37,6 +40,9 @@ class Situation:
     journal_bytes: int = 0
     journal_cap: int = 0
     disk_free: int | None = None
+    store: object = None              # the model's JournalStore (for rules that read more of it)
+    inputs: list = field(default_factory=list)   # the live version's inputs (ModelInfo.inputs)
+    reference: str | None = None      # the live version's reference data (a file), if any
 
     def window(self, seconds: float) -> Summary:
         return self.summary(seconds) if self.summary else Summary(self.now - seconds, self.now)
@@ -59,11 +65,21 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {}
+PLUGINS = ("deskml.core.quality.rules",)
 
 
 def register(rule: Rule) -> Rule:
     RULES[rule.name] = rule
     return rule
+
+
+def all_rules() -> dict[str, Rule]:
+    """Every rule: this module's, and those the ``PLUGINS`` modules register."""
+    import importlib
+
+    for name in PLUGINS:
+        importlib.import_module(name)
+    return RULES
 
 
 def _at(t: float | None) -> str:
@@ -155,7 +171,7 @@ def rule_settings(settings: dict) -> dict[str, dict]:
     """Each rule's switch and parameters: the defaults, with the model's own changes."""
     mine = (settings or {}).get("alerts") or {}
     out = {}
-    for name, rule in RULES.items():
+    for name, rule in all_rules().items():
         own = mine.get(name) or {}
         out[name] = {"enabled": bool(own.get("enabled", rule.enabled)),
                      **{k: type(v)(own.get(k, v)) for k, v in rule.defaults.items()}}
@@ -168,7 +184,7 @@ def evaluate(registry, situation: Situation) -> list[dict]:
     fired = []
     settings = rule_settings(registry.settings(situation.model))
     open_alerts = {a["rule"]: a for a in registry.alerts(situation.model, open_only=True)}
-    for name, rule in RULES.items():
+    for name, rule in all_rules().items():
         params = settings[name]
         finding = rule.check(situation, params) if params["enabled"] else None
         current = open_alerts.get(name)
@@ -200,12 +216,17 @@ def situation(settings, registry, model: str, now: float | None = None) -> Situa
         free = None
     desired, _ = registry.desired(model)
     started = [e["at"] for e in registry.events(model) if e["kind"] == "started"]
+    try:
+        version = registry.get(model, registry.desired_version(model))
+    except Exception:  # a model being removed: the rules that need its version say nothing
+        version = None
     return Situation(model, now, desired=desired, state=state.state if state else "stopped",
                      restarts=found.restarts if found else 0, crashed_at=found.crashed_at if found else None,
                      reason=found.reason if found else "", running_since=started[-1] if started else None,
                      summary=lambda seconds: queries.summary(store, now - seconds, now),
                      journal_bytes=store.size_bytes(), journal_cap=int(settings.journal_max_mb * 2**20),
-                     disk_free=free)
+                     disk_free=free, store=store, inputs=((version.info or {}).get("inputs") or []) if version else [],
+                     reference=version.reference if version else None)
 
 
 def check(settings, registry, model: str) -> list[dict]:

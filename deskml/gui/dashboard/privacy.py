@@ -25,7 +25,11 @@ PARAMS = {
     "hours": ("for", "hours", 1, 720, 0, 1),
     "free_mb": ("less than", "MB free", 10, 1_000_000, 0, 1),
     "of_limit": ("or over", "% of its limit", 1, 100, 0, 100),
+    "empty_share": ("over", "% of rows", 1, 100, 0, 100),
+    "accuracy_below": ("below", "% right (0: off)", 0, 100, 0, 100),
+    "points": ("or down by", "points", 1, 100, 0, 1),
 }
+TEXT_PARAMS = {"by": ("by", "an input or a field, e.g. store")}
 
 
 class PrivacyTab(QWidget):
@@ -83,13 +87,21 @@ class PrivacyTab(QWidget):
         self.rule_widgets = {}
         form = QFormLayout(rules_group)
         current = alert_rules.rule_settings(dash.registry.settings(dash.model))
-        for name, rule in alert_rules.RULES.items():
+        for name, rule in alert_rules.all_rules().items():
             enabled = QCheckBox(rule.title)
             enabled.setChecked(current[name]["enabled"])
             fields = {}
             line = QHBoxLayout()
             line.addWidget(enabled, 1)
             for key in rule.defaults:
+                if key in TEXT_PARAMS:
+                    label, hint = TEXT_PARAMS[key]
+                    edit = QLineEdit(current[name][key])
+                    edit.setPlaceholderText(hint)
+                    line.addWidget(QLabel(label))
+                    line.addWidget(edit)
+                    fields[key] = (edit, None)
+                    continue
                 label, suffix, lo, hi, decimals, factor = PARAMS[key]
                 spin = QDoubleSpinBox()
                 spin.setRange(lo, hi)
@@ -175,7 +187,8 @@ class PrivacyTab(QWidget):
         rules = {}
         for name, (enabled, fields) in self.rule_widgets.items():
             rules[name] = {"enabled": enabled.isChecked(),
-                           **{key: spin.value() / factor for key, (spin, factor) in fields.items()}}
+                           **{key: (widget.text().strip() if factor is None else widget.value() / factor)
+                              for key, (widget, factor) in fields.items()}}
         d.registry.update_settings(d.model, alerts=rules)
         self.message.show_message("The alert rules are saved.", level="info")
 
