@@ -226,13 +226,38 @@ def accuracy_chart(ax, points, name="Accuracy", percent=True, overall=None, text
     import matplotlib.dates as mdates
 
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
-    title = f"{name} by day of the prediction, with 95% intervals"
+    title = f"{name} by day, with 95% intervals"
     if few:
-        title += f" ({len(few)} {'day' if len(few) == 1 else 'days'} with under 30 outcomes: marks at the bottom)"
+        title += " (| : under 30 outcomes)"
     _finish(ax, title, text, background)
     if not points:
         ax.text(0.5, 0.5, "no outcomes yet", transform=ax.transAxes, ha="center", va="center", color=text,
                 alpha=0.6, fontsize=9)
+
+
+def reliability_chart(ax, bins, positive=None, text="black", background="white"):
+    """Calibration: how often it was right (or the class happened) against how sure it said
+    it was, per confidence bin, with 95% intervals; the diagonal is a perfect match. Bins
+    with few outcomes are drawn hollow."""
+    from matplotlib.ticker import PercentFormatter
+
+    ax.clear()
+    ax.plot([0, 1], [0, 1], color=MUTED, linewidth=0.8, linestyle="--")
+    for b in bins:
+        filled = b.get("enough", True)
+        if b.get("ci"):
+            ax.plot([b["confidence"]] * 2, b["ci"], color=MUTED, linewidth=1.1)
+        ax.plot([b["confidence"]], [b["observed"]], marker="o", markersize=4 + min(6, b["n"] / 40),
+                color=ACCENT, markerfacecolor=ACCENT if filled else "none", linestyle="none")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    what = f"'{positive}' happened" if positive else "right"
+    _finish(ax, f"Chance it gave (across), how often {what} (up)", text, background)
+    if not bins:
+        ax.text(0.5, 0.5, "no outcomes with probabilities yet", transform=ax.transAxes, ha="center", va="center",
+                color=text, alpha=0.6, fontsize=9)
 
 
 def render(draw, width_px: int, height_px: int, dpi: float = 96.0, text="black", background="white",

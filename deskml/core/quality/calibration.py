@@ -33,8 +33,10 @@ class Calibration:
         return asdict(self)
 
 
-def calibration(probability: np.ndarray, happened: np.ndarray, bins: int = BINS) -> Calibration:
-    """Reliability of probabilities ``probability`` for events ``happened`` (0/1)."""
+def calibration(probability: np.ndarray, happened: np.ndarray, bins: int = BINS, event: str | None = None
+                ) -> Calibration:
+    """Reliability of probabilities ``probability`` for events ``happened`` (0/1). ``event``:
+    the class whose chance it is (two classes), for the words; else the chance of being right."""
     p = np.asarray(probability, dtype=float)
     y = np.asarray(happened, dtype=float)
     out = Calibration(n=len(p))
@@ -60,10 +62,12 @@ def calibration(probability: np.ndarray, happened: np.ndarray, bins: int = BINS)
     worst = max((b for b in out.bins if b["enough"]), key=lambda b: abs(b["observed"] - b["confidence"]),
                 default=None)
     if worst is not None and abs(worst["observed"] - worst["confidence"]) >= 0.1:
-        out.summary = (f"When it says about {worst['confidence']:.0%} sure, it is right {worst['observed']:.0%} of the "
-                       f"time ({worst['n']} outcomes); off by {out.ece:.0%} on average.")
+        said = (f"When it gives '{event}' a {worst['confidence']:.0%} chance, '{event}' happens {worst['observed']:.0%}"
+                if event else f"When it says about {worst['confidence']:.0%} sure, it is right {worst['observed']:.0%}")
+        out.summary = f"{said} of the time ({worst['n']} outcomes); off by {out.ece:.0%} on average."
     else:
-        out.summary = f"Its confidence matches how often it is right (off by {out.ece:.0%} on average; {len(p)} outcomes)."
+        out.summary = (f"The chances it gives match what happens (off by {out.ece:.0%} on average; "
+                       f"{len(p)} outcomes).")
     return out
 
 
@@ -81,6 +85,6 @@ def from_outcomes(store, since: float = 0.0, until: float = float("inf"), versio
         else:
             probs.append(float(max(proba)))
             happened.append(1.0 if label(actual) == label(pred) else 0.0)
-    out = calibration(np.array(probs), np.array(happened))
+    out = calibration(np.array(probs), np.array(happened), event=positive)
     out.kind, out.positive = kind, positive
     return out

@@ -48,6 +48,14 @@ class GroupReport:
         return asdict(self)
 
 
+def fields_seen(store, limit: int = 50) -> list[str]:
+    """The pass-through fields given with predictions (for choosing a grouping)."""
+    with closing(store.connect()) as db:
+        return [r[0] for r in db.execute(
+            "SELECT DISTINCT j.key FROM predictions p, json_each(p.fields) j WHERE p.fields IS NOT NULL "
+            "ORDER BY j.key LIMIT ?", (limit,))]
+
+
 def group_rows(store, by: str, since: float = 0.0) -> list[tuple]:
     """(group value, task, prediction, actual, probabilities, classes) of the outcomes whose
     prediction still has its inputs and fields in the journal."""

@@ -188,48 +188,50 @@ def for_model(settings, registry, model: str, window: str = "today", baseline: s
 @dataclass
 class AccuracyView:
     report: object
-    chart: tuple | None = None      # (rgba, w, h)
+    chart: tuple | None = None         # (rgba, w, h): accuracy by day
+    calibration: object = None         # calibration.Calibration (classifiers with probabilities)
+    reliability: tuple | None = None   # (rgba, w, h)
+    groups: object = None              # groups.GroupReport, when a field was chosen
+    choices: list = field(default_factory=list)   # inputs and pass-through fields to group by
 
 
 def accuracy_for_model(settings, registry, model: str, chart: tuple | None = None, text: str = "black",
-                       background: str = "white", now: float | None = None) -> AccuracyView:
-    """Accuracy from real outcomes, and its chart by day (drawn off the window's thread)."""
+                       background: str = "white", now: float | None = None, reliability: tuple | None = None,
+                       by: str | None = None) -> AccuracyView:
+    """Accuracy from real outcomes, calibration and the groups of ``by``; the charts drawn
+    off the window's thread (in the chart process)."""
     from .. import chart_process
     from ..monitoring import live
+    from . import calibration, groups
     from .accuracy import accuracy_report
 
-    registry.get(model)
+    version = registry.get(model, registry.desired_version(model))
     live.refresh(settings, model)
-    report = accuracy_report(live.store(model))
+    store = live.store(model)
+    report = accuracy_report(store)
     view = AccuracyView(report)
+    view.choices = [i["name"] for i in (version.info or {}).get("inputs") or []
+                    if i.get("kind") in ("category", "number")] + groups.fields_seen(store)
+    if report.task == "classification":
+        view.calibration = calibration.from_outcomes(store)
+    if by:
+        view.groups = groups.compare_groups(groups.group_rows(store, by), by)
+    jobs, sizes = [], []
+    options = {"text": text, "background": background}
     if chart:
         w, h, ratio = chart
         main = "accuracy" if report.task != "regression" else "mae"
         points = [(d["day"], d["n"], d["figure"].value, d["figure"].low, d["figure"].high) for d in report.by_day]
         overall = report.figures.get(main).value if report.figures.get(main) else None
         name = "Accuracy" if main == "accuracy" else "Mean absolute error"
-        (view.chart,) = chart_process.render([("accuracy_chart", (points,),
-                                               {"name": name, "percent": main == "accuracy", "overall": overall,
-                                                "text": text, "background": background}, w, h,
-                                               {"dpi": 96 * ratio, "text": text, "background": background})])
+        jobs.append(("accuracy_chart", (points,), {"name": name, "percent": main == "accuracy", "overall": overall,
+                                                    **options}, w, h, {"dpi": 96 * ratio, **options}))
+        sizes.append("chart")
+    if reliability and view.calibration is not None:
+        w, h, ratio = reliability
+        jobs.append(("reliability_chart", (view.calibration.bins,), {"positive": view.calibration.positive,
+                                                                      **options}, w, h, {"dpi": 96 * ratio, **options}))
+        sizes.append("reliability")
+    for name, image in zip(sizes, chart_process.render(jobs) if jobs else []):
+        setattr(view, name, image)
     return view
-
-
-def drift_windows(store, inputs: list[dict], reference_path: str | None, now: float | None = None,
-                  alpha: float = ALPHA) -> dict:
-    """The daily drift alert's look: today and the last 7 days against the reference data,
-    the false-alarm budget split between them. {window: DriftResult}; empty without
-    reference data."""
-    kinds, _ = kinds_of(inputs)
-    reference = prepared_reference(reference_path, kinds)
-    if not reference:
-        return {}
-    now = time.time() if now is None else now
-    out = {}
-    with closing(store.connect()) as db:
-        for window in ("today", "week"):
-            span = window_span(window, now)
-            current, rows = window_columns(db, kinds, span.since, span.until)
-            if rows:
-                out[window] = compare(reference, current, alpha / 2)
-    return out

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QHeaderView, QPushButton, QTableView, QVBoxLayout
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+                               QTableView, QVBoxLayout)
 
 from .. import workers
 from ..widgets.chart_image import ChartImage
@@ -41,6 +42,23 @@ class AccuracyPanel(RefreshedWhileShown):
         self.message = MessageBanner()
         self.message.hide()
         self.chart = ChartImage(220)
+        self.reliability = ChartImage(220)
+        self.calibration_note = QLabel("")
+        self.calibration_note.setWordWrap(True)
+        self.by_box = QComboBox()
+        self.by_box.addItem("choose an input or a field…", "")
+        self.by_box.activated.connect(lambda _: self.refresh())
+        self.groups_verdict = QLabel("Pick an input or a pass-through field (a store, an age band) to see whether "
+                                     "the model serves its groups alike.")
+        self.groups_verdict.setWordWrap(True)
+        self.groups_model = QStandardItemModel(0, 5)
+        self.groups_model.setHorizontalHeaderLabels(["Group", "Right", "95% interval", "Outcomes", "Predicts"])
+        self.groups_table = QTableView()
+        self.groups_table.setModel(self.groups_model)
+        self.groups_table.verticalHeader().setVisible(False)
+        self.groups_table.horizontalHeader().setStretchLastSection(True)
+        for column, width in enumerate((70, 50, 90, 62)):
+            self.groups_table.horizontalHeader().resizeSection(column, width)
         self.model = QStandardItemModel(0, 4)
         self.model.setHorizontalHeaderLabels(["Figure", "Value", "95% interval", "Outcomes"])
         self.table = QTableView()
@@ -49,16 +67,33 @@ class AccuracyPanel(RefreshedWhileShown):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((330, 170, 220)):
+        for column, width in enumerate((270, 80, 110)):
             header.resizeSection(column, width)
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
         top.addWidget(self.add_button)
+        charts = QHBoxLayout()
+        charts.addWidget(self.chart, 3)
+        right = QVBoxLayout()
+        right.addWidget(self.reliability)
+        right.addWidget(self.calibration_note)
+        charts.addLayout(right, 2)
+        groups = QGroupBox("By group")
+        group_layout = QVBoxLayout(groups)
+        pick = QHBoxLayout()
+        pick.addWidget(QLabel("Compare the groups of"))
+        pick.addWidget(self.by_box, 1)
+        group_layout.addLayout(pick)
+        group_layout.addWidget(self.groups_verdict)
+        group_layout.addWidget(self.groups_table, 1)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.table, 3)
+        bottom.addWidget(groups, 2)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.message)
-        layout.addWidget(self.chart)
-        layout.addWidget(self.table, 1)
+        layout.addLayout(charts)
+        layout.addLayout(bottom, 1)
         self._worker = None
         self._adding = None
 
@@ -70,7 +105,8 @@ class AccuracyPanel(RefreshedWhileShown):
         palette = self.palette()
         self._worker = workers.start(accuracy_for_model, self.dash.settings, self.dash.registry, self.dash.model,
                                      self.chart.target(), palette.windowText().color().name(),
-                                     palette.window().color().name(), on_done=self.show_view,
+                                     palette.window().color().name(), None, self.reliability.target(),
+                                     self.by_box.currentData() or None, on_done=self.show_view,
                                      on_error=self.message.show_error, on_finished=self._finished)
 
     def _finished(self):
@@ -79,9 +115,16 @@ class AccuracyPanel(RefreshedWhileShown):
     def show_view(self, view) -> None:
         report = view.report
         self.summary.setText(report.summary)
-        if view.chart:
-            data, w, h = view.chart
-            self.chart.show_rgba(data, w, h, self.chart.target()[2])
+        for image, widget in ((view.chart, self.chart), (view.reliability, self.reliability)):
+            if image:
+                data, w, h = image
+                widget.show_rgba(data, w, h, widget.target()[2])
+        self.reliability.setVisible(view.calibration is not None)
+        calib = view.calibration
+        self.calibration_note.setText(
+            (calib.summary + (f" Brier score {calib.brier:.3f}." if calib.brier is not None else "")) if calib else "")
+        self._show_choices(view.choices)
+        self._show_groups(view.groups)
         self.model.removeRows(0, self.model.rowCount())
         percent = report.task != "regression"
         for name, figure in report.figures.items():
@@ -96,6 +139,31 @@ class AccuracyPanel(RefreshedWhileShown):
             self._row(figure_cells(f"Version {version}: {NAMES[main].split(' (')[0].lower()}", figures[main],
                                    percent))
         self.shown += 1
+
+    def _show_choices(self, choices):
+        known = [self.by_box.itemData(i) for i in range(1, self.by_box.count())]
+        for name in choices:
+            if name not in known:
+                self.by_box.addItem(name, name)
+
+    def _show_groups(self, report):
+        self.groups_model.removeRows(0, self.groups_model.rowCount())
+        if report is None:
+            return
+        self.groups_verdict.setText(report.summary)
+        for g in report.groups:
+            figure = g.accuracy or {}
+            if not g.judged:
+                right, interval = "too few to judge", ""
+            elif figure.get("value") is not None:
+                right, interval = f"{figure['value']:.0%}", f"{figure['low']:.0%} to {figure['high']:.0%}"
+            else:
+                right, interval = (f"off by {g.mae:.3g}" if g.mae is not None else ""), ""
+            shares = ", ".join(f"{c} {v:.0%}" for c, v in g.shares.items())
+            items = [QStandardItem(t) for t in (g.name, right, interval, str(g.n), shares)]
+            for item in items:
+                item.setEditable(False)
+            self.groups_model.appendRow(items)
 
     def _row(self, cells):
         items = [QStandardItem(text) for text in cells]
