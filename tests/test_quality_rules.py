@@ -25,9 +25,12 @@ def _shop(tmp_path, factor=1.0, empty=0.0):
         reference, index=False)
     store = JournalStore(tmp_path / "model")
     now = time.time()
+    midnight = time.mktime(time.localtime(now)[:3] + (0, 0, 0, 0, 0, -1))
+    start = max(midnight + 1, now - 1800)  # today's rows, whatever the hour the test runs
     records = []
     for i in range(60):
-        rec = one(i, now - 3600 + i * 30, float(rng.lognormal(3, 0.3) * factor), str(rng.choice(["card", "cash"])))
+        rec = one(i, start + i * (now - start) / 61, float(rng.lognormal(3, 0.3) * factor),
+                  str(rng.choice(["card", "cash"])))
         if rng.random() < empty:
             rec["in"]["payment"] = [None]
         records.append(rec)

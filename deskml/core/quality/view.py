@@ -235,3 +235,23 @@ def accuracy_for_model(settings, registry, model: str, chart: tuple | None = Non
     for name, image in zip(sizes, chart_process.render(jobs) if jobs else []):
         setattr(view, name, image)
     return view
+
+
+def drift_windows(store, inputs: list[dict], reference_path: str | None, now: float | None = None,
+                  alpha: float = ALPHA) -> dict:
+    """The daily drift alert's look: today and the last 7 days against the reference data,
+    the false-alarm budget split between them. {window: DriftResult}; empty without
+    reference data."""
+    kinds, _ = kinds_of(inputs)
+    reference = prepared_reference(reference_path, kinds)
+    if not reference:
+        return {}
+    now = time.time() if now is None else now
+    out = {}
+    with closing(store.connect()) as db:
+        for window in ("today", "week"):
+            span = window_span(window, now)
+            current, rows = window_columns(db, kinds, span.since, span.until)
+            if rows:
+                out[window] = compare(reference, current, alpha / 2)
+    return out
