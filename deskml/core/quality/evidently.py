@@ -121,11 +121,12 @@ def column_drift(name: str, reference, current, kind: str) -> ColumnDrift:
     method = choose_method(ref, cur, kind)
     col = ColumnDrift(name=name, kind=kind, method=method, threshold=THRESHOLDS[method],
                       n_reference=len(ref), n_current=len(cur))
+    add_figures(col, ref, cur, numeric)  # K-S and chi-square once: the verdict reuses them
     if method == "ks":
-        col.statistic, col.p_value = figures.ks(ref, cur)
+        col.statistic, col.p_value = col.ks_statistic, col.ks_p_value
         col.drifted = col.p_value <= col.threshold
     elif method == "chisquare":
-        col.statistic, col.p_value = figures.chi2_counts(ref, cur)
+        col.statistic, col.p_value = col.chi2_statistic, col.chi2_p_value
         col.drifted = col.p_value < col.threshold
     elif method == "z":
         col.statistic, col.p_value = z_test(ref, cur)
@@ -135,7 +136,6 @@ def column_drift(name: str, reference, current, kind: str) -> ColumnDrift:
         col.statistic = col.distance
         col.drifted = col.distance >= col.threshold
     col.drifted = bool(col.drifted)
-    add_figures(col, ref, cur, numeric)
     return col
 
 

@@ -12,17 +12,37 @@
 """
 from __future__ import annotations
 
+import time
+
 from ..monitoring.alerts import WARNING, Finding, Rule, Situation, register
 
 WEEK = 7 * 86400
+FRESH_S = 60.0   # the app checks alerts every 10 s; these checks read days of the journal
+_recent: dict = {}
+
+
+def _every(key: tuple, fn):
+    """``fn()``, or its result from the last minute: two rules share one drift check, and a
+    check of a busy week's journal is not run again every 10 seconds."""
+    hit = _recent.get(key)
+    if hit is not None and time.monotonic() - hit[0] < FRESH_S:
+        return hit[1]
+    value = fn()
+    _recent[key] = (time.monotonic(), value)
+    return value
+
+
+def _windows(s: Situation) -> dict:
+    from .view import drift_windows
+
+    return _every(("drift", str(s.store.path), s.reference),
+                  lambda: drift_windows(s.store, s.inputs, s.reference, s.now))
 
 
 def _input_drift(s: Situation, p: dict) -> Finding | None:
-    from .view import drift_windows
-
     if s.store is None or not s.inputs or not s.reference:
         return None
-    results = drift_windows(s.store, s.inputs, s.reference, s.now)
+    results = _windows(s)
     for window, words in (("today", "today"), ("week", "over the last 7 days")):
         result = results.get(window)
         if result is not None and result.drifted_columns:
@@ -35,11 +55,9 @@ def _input_drift(s: Situation, p: dict) -> Finding | None:
 
 
 def _data_quality(s: Situation, p: dict) -> Finding | None:
-    from .view import drift_windows
-
     if s.store is None or not s.inputs or not s.reference:
         return None
-    today = drift_windows(s.store, s.inputs, s.reference, s.now).get("today")
+    today = _windows(s).get("today")
     if today is None:
         return None
     issues = [i for q in today.quality.values() for i in q.get("issues", [])
@@ -67,7 +85,8 @@ def _accuracy_drop(s: Situation, p: dict) -> Finding | None:
 
     if s.store is None:
         return None
-    recent = accuracy_report(s.store, since=s.now - WEEK, until=s.now + 1)
+    recent = _every(("recent", str(s.store.path)),
+                    lambda: accuracy_report(s.store, since=s.now - WEEK, until=s.now + 1))
     figure = recent.figures.get("accuracy")
     if recent.task != "classification" or figure is None or not figure.enough:
         return None
@@ -75,7 +94,8 @@ def _accuracy_drop(s: Situation, p: dict) -> Finding | None:
         return Finding(f"{s.model} was right only {figure.value:.0%} of the time over the last 7 days "
                        f"({figure.n} outcomes; your limit: {p['accuracy_below']:.0%}).",
                        "Look at Monitoring › Accuracy and › Inputs: something may have changed in the data.", WARNING)
-    before = accuracy_report(s.store, since=s.now - 5 * WEEK, until=s.now - WEEK)
+    before = _every(("before", str(s.store.path)),
+                    lambda: accuracy_report(s.store, since=s.now - 5 * WEEK, until=s.now - WEEK))
     old = before.figures.get("accuracy")
     if old is None or not old.enough or old.n < MIN_OUTCOMES:
         return None
@@ -96,7 +116,8 @@ def _group_gap(s: Situation, p: dict) -> Finding | None:
     by = (p.get("by") or "").strip()
     if s.store is None or not by:
         return None
-    report = compare_groups(group_rows(s.store, by, since=s.now - 4 * WEEK), by)
+    report = _every(("groups", str(s.store.path), by),
+                    lambda: compare_groups(group_rows(s.store, by, since=s.now - 4 * WEEK), by))
     if not report.differs:
         return None
     return Finding(f"{s.model} serves the groups of {by} unequally: {report.summary[0].lower()}{report.summary[1:]}",
