@@ -112,3 +112,38 @@ def test_a_group_served_worse_raises_an_alert_once_the_user_picks_the_field(tmp_
     assert "group_gap" not in _fired(tmp_path / "off", _situation(store, None, now))  # off until a field is picked
     fired = _fired(tmp_path, _situation(store, None, now), group_gap={"enabled": True, "by": "store"})
     assert "group_gap" in fired and "'York'" in fired["group_gap"]["headline"]
+
+
+def _labelled_reference(tmp_path, accuracy, n=500):
+    """Reference data with its outcomes, and the version's kept answers on it, right
+    ``accuracy`` of the time (as the Accuracy page leaves them after its first look)."""
+    import json
+
+    from deskml.core.paths import version_folder
+    from deskml.core.quality.reference_scores import SCORES_FILE, file_sha256
+
+    rng = np.random.default_rng(10)
+    preds = rng.choice(["no", "yes"], n)
+    actual = np.where(rng.random(n) < accuracy, preds, np.where(preds == "yes", "no", "yes"))
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "labelled.csv"
+    pd.DataFrame({"basket": rng.lognormal(3, 0.3, n), "actual": actual}).to_csv(path, index=False)
+    sure = rng.uniform(0.5, 1.0, n)
+    (version_folder("shop", "1") / SCORES_FILE).write_text(json.dumps({
+        "reference_sha256": file_sha256(path), "target": "actual", "classes": ["no", "yes"],
+        "predictions": preds.tolist(), "probabilities": [[1 - s, s] if p == "yes" else [s, 1 - s]
+                                                         for p, s in zip(preds, sure)],
+        "actual": actual.tolist(), "refused": 0, "sampled_from": 0}))
+    return str(path)
+
+
+def test_accuracy_below_the_reference_data_raises_an_alert(tmp_path):
+    now = time.time()
+    store = _outcomes_store(tmp_path, now, [(d, 40, 0.75) for d in range(1, 7)])  # no weeks before to compare
+    checked_high = _labelled_reference(tmp_path / "high", 0.92)
+    fired = _fired(tmp_path, _situation(store, checked_high, now, version="1"))
+    assert "on the data it was checked on" in fired["accuracy_drop"]["headline"]
+    assert "(500 rows)" in fired["accuracy_drop"]["headline"]
+    assert "accuracy_drop" not in _fired(tmp_path / "b", _situation(store, checked_high, now))  # no version: no look
+    checked_alike = _labelled_reference(tmp_path / "alike", 0.77)
+    assert "accuracy_drop" not in _fired(tmp_path / "c", _situation(store, checked_alike, now, version="1"))

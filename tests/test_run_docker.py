@@ -145,3 +145,27 @@ def test_both_ways_of_reaching_a_container(built, docker_client, tmp_path):
         assert requests.get(running.url + "/v1/model").json()["name"] == NAME
         assert not _reachable_from_network(docker_client, running.port)
         assert runtime.status_of(container).port == running.port
+
+
+def test_the_reference_answers_come_from_the_image(built, docker_client, demo):
+    """The estimate before outcomes learns from the version's answers on its labelled
+    reference data, given by its own image in a one-off container with no network, which
+    is gone afterwards and never counted as the model's service."""
+    import joblib
+    import pandas as pd
+
+    from deskml.core.registry import Registry
+    from deskml.core.quality.reference_scores import SCORES_FILE
+    from deskml.core.paths import version_folder
+
+    proc = run_cli("accuracy", NAME, "--json")
+    assert proc.returncode == 0, proc.stderr
+    estimate = json.loads(proc.stdout)["estimate"]
+    data = pd.read_csv(demo.reference)
+    assert estimate["target"] == "comes_back" and estimate["reference"]["n"] == len(data), estimate
+    version = Registry().get(NAME).version
+    kept = json.loads((version_folder(NAME, version) / SCORES_FILE).read_text())
+    model = joblib.load(demo.model)
+    assert kept["predictions"] == model.predict(data.drop(columns="comes_back")).tolist()
+    assert not [c for c in docker_client.containers.list(all=True) if c.labels.get("io.deskml.role") == "score"]
+    assert _status(NAME) is None or _status(NAME)["state"] != "running"

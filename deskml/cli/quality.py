@@ -97,13 +97,19 @@ def cmd_accuracy(args) -> int:
     report = accuracy_report(store, since=since)
     calib = calibration.from_outcomes(store, since=since) if report.task == "classification" else None
     by = groups.compare_groups(groups.group_rows(store, args.by, since), args.by) if args.by else None
+    estimate = _estimate(settings, registry, args.model, store)
     if args.json:
         doc = report.to_dict()
         doc["calibration"] = calib.to_dict() if calib else None
         doc["groups"] = by.to_dict() if by else None
+        doc["estimate"] = estimate.to_dict() if estimate is not None else None
         print(json.dumps(doc, indent=2, ensure_ascii=False))
         return ExitCode.OK
     print(report.summary)
+    if estimate is not None:
+        print(f"Before outcomes: {estimate.summary}")
+        if estimate.check:
+            print(f"  {estimate.check['words']}")
     percent = report.task == "classification"
     for name, figure in report.figures.items():
         print(f"  {name.upper() if len(name) <= 4 else name}: {figure.words(percent)}")
@@ -126,6 +132,16 @@ def cmd_accuracy(args) -> int:
     if report.unreadable:
         print(f"{report.unreadable} outcomes could not be compared with their prediction (a text for a number).")
     return ExitCode.OK
+
+
+def _estimate(settings, registry, model: str, store):
+    """The estimate before outcomes, for a classifier (None for a model of numbers)."""
+    from ..core.quality.view import estimate_for_model
+
+    version = registry.get(model, registry.desired_version(model))
+    if (version.info or {}).get("task") != "classification":
+        return None
+    return estimate_for_model(settings, registry, model, store)
 
 
 COMMANDS = {"drift": cmd_drift, "outcomes": cmd_outcomes, "accuracy": cmd_accuracy}

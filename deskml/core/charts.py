@@ -198,10 +198,12 @@ def predictions_chart(ax, s, text="black", background="white", top: int = 6):
         _finish(ax, "What it predicts", text, background, empty=True)
 
 
-def accuracy_chart(ax, points, name="Accuracy", percent=True, overall=None, text="black", background="white"):
+def accuracy_chart(ax, points, name="Accuracy", percent=True, overall=None, text="black", background="white",
+                   estimated=()):
     """A figure per day of the predictions, with its 95% interval: ``points`` are
     (day start, outcomes, value or None, low, high); days with too few outcomes are marked
-    along the bottom, not given a value."""
+    along the bottom, not given a value. ``estimated``: (day start, value, low, high) of
+    the estimate before outcomes, drawn as a dashed line in its shaded band."""
     from datetime import datetime
 
     from matplotlib.ticker import PercentFormatter
@@ -216,13 +218,23 @@ def accuracy_chart(ax, points, name="Accuracy", percent=True, overall=None, text
         ax.errorbar(xs, vs, yerr=err, fmt="o", color=ACCENT, ecolor=MUTED, elinewidth=1.2, capsize=3, markersize=4)
         if overall is not None:
             ax.axhline(overall, color=ACCENT, linewidth=0.8, linestyle="--", alpha=0.7)
+    if estimated:
+        ex = [datetime.fromtimestamp(d) for d, *_ in estimated]
+        ax.fill_between(ex, [lo for _, _, lo, _ in estimated], [hi for *_, hi in estimated], color=MUTED,
+                        alpha=0.18, linewidth=0, step="mid" if len(ex) == 1 else None)
+        ax.plot(ex, [v for _, v, _, _ in estimated], color=MUTED, linestyle="--", linewidth=1.2,
+                marker="." if len(ex) < 3 else None, label="estimated (before outcomes)")
+        if judged:
+            ax.plot([], [], "o", color=ACCENT, markersize=4, label="measured (from outcomes)")
+        ax.legend(loc="lower left", fontsize=7, frameon=False, labelcolor=text)
     if few:
-        bottom = ax.get_ylim()[0] if judged else 0
+        bottom = ax.get_ylim()[0] if judged or estimated else 0
         ax.plot(few, [bottom] * len(few), marker="|", linestyle="none", color=MUTED, markersize=8)
     if percent:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    if points:
-        ax.set_xlim(datetime.fromtimestamp(points[0][0] - 43200), datetime.fromtimestamp(points[-1][0] + 43200))
+    days = [d for d, *_ in points] + [d for d, *_ in estimated]
+    if days:
+        ax.set_xlim(datetime.fromtimestamp(min(days) - 43200), datetime.fromtimestamp(max(days) + 43200))
     import matplotlib.dates as mdates
 
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
@@ -230,7 +242,7 @@ def accuracy_chart(ax, points, name="Accuracy", percent=True, overall=None, text
     if few:
         title += " (| : under 30 outcomes)"
     _finish(ax, title, text, background)
-    if not points:
+    if not points and not estimated:
         ax.text(0.5, 0.5, "no outcomes yet", transform=ax.transAxes, ha="center", va="center", color=text,
                 alpha=0.6, fontsize=9)
 

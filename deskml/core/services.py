@@ -92,6 +92,16 @@ def start(settings, registry, model: str, version: str | None = None, port: int 
     return running
 
 
+def score(settings, registry, model: str, version: str, rows: list) -> dict:
+    """A version's answers for rows that are not traffic (its labelled reference data), from
+    the runtime it is served by: its image where an engine answers, else a local process."""
+    v = registry.get(model, version)
+    with _engine(settings) if v.tag else nullcontext() as client:
+        if client is not None:
+            return container.score(client, registry, model, v.version, rows)
+    return process.score(registry, model, v.version, rows)
+
+
 def _started(registry, model: str, running: Running) -> None:
     registry.set_desired(model, "running", running.version)
     registry.add_event(model, "started", f"version {running.version} at {running.url}")

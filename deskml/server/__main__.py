@@ -79,6 +79,8 @@ def parse_args(argv=None):
     ap.add_argument("--journal", default=os.environ.get(contract.ENV_JOURNAL, "off"), metavar="FOLDER|-|off",
                     help="keep the prediction journal in FOLDER (read by DeskML on the host), on standard output, "
                          "or not at all")
+    ap.add_argument("--score", default=None, metavar="ROWS.json|-",
+                    help="predict these rows, print the answers and exit: no port, no journal (score.py)")
     ap.add_argument("--api-key-env", default=contract.ENV_API_KEY,
                     help="environment variable holding the API key (required when not on 127.0.0.1)")
     return ap.parse_args(argv)
@@ -88,6 +90,8 @@ def main(argv=None, load=None):
     """Start the service. ``load(args)`` returns the model (the host's local-process runtime
     loads it with DeskML's restricted unpickler); by default the file is loaded as is."""
     args = parse_args(argv)
+    if args.score:
+        return score_rows(args, load)
     api_key = os.environ.get(args.api_key_env) or None
     # Inside a container 0.0.0.0 is the container's own network; the host
     # publishes the port on 127.0.0.1 unless the user opted in (with a key).
@@ -105,6 +109,20 @@ def main(argv=None, load=None):
     from .http import run
     run(app, args.host, args.port, MAX_BODY)
     return 0
+
+
+def score_rows(args, load=None):
+    """``--score``: load and describe the model as for serving, then predict the given rows."""
+    from . import score
+    from .service import ModelService
+
+    try:
+        model = load(args) if load else load_model(args.model, args.code_dir, args.skops_trusted)
+        service = ModelService(model, args.name, args.version)
+        return score.main(service, args.score)
+    except Exception as exc:
+        report_start_failure(StartFailed("score", exc))
+        return contract.EXIT_START_FAILED
 
 
 def prepare(args, api_key=None, load=None):

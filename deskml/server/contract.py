@@ -14,9 +14,12 @@ HEALTH_PATH = "/health"
 #: A service that cannot start (its model does not load, or cannot predict its own example
 #: row) writes one line starting with this to its log, then a JSON object {stage, type,
 #: message}, and exits with EXIT_START_FAILED: the host stops it and says why, instead of
-#: restarting it forever. Stages: "load", "describe", "self-test".
+#: restarting it forever. Stages: "load", "describe", "self-test" ("score" for ``--score``).
 START_FAILED = "DESKML-START-FAILED "
 EXIT_START_FAILED = 3
+
+#: ``--score ROWS.json`` (score.py) prints its result on one line starting with this.
+SCORES_MARK = "DESKML-SCORES "
 
 #: Beside a .skops model: the types its service may load (those DeskML's policy accepted).
 SKOPS_TRUSTED_FILE = "trusted-types.json"
@@ -49,5 +52,7 @@ LABEL_MANAGED = "io.deskml.managed"
 LABEL_PORT = "io.deskml.port"
 LABEL_LAN = "io.deskml.lan"
 LABEL_NETWORK = "io.deskml.network"
+#: "score": a one-off container that predicts the reference data (``--score``), not a service
+LABEL_ROLE = "io.deskml.role"
 #: "env": the image's service listens where ENV_HOST / ENV_PORT say (images before it: port 8000 only)
 LABEL_LISTEN = "io.deskml.server.listen"

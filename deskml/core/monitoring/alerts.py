@@ -43,6 +43,7 @@ class Situation:
     store: object = None              # the model's JournalStore (for rules that read more of it)
     inputs: list = field(default_factory=list)   # the live version's inputs (ModelInfo.inputs)
     reference: str | None = None      # the live version's reference data (a file), if any
+    version: str | None = None        # the live version
 
     def window(self, seconds: float) -> Summary:
         return self.summary(seconds) if self.summary else Summary(self.now - seconds, self.now)
@@ -226,7 +227,8 @@ def situation(settings, registry, model: str, now: float | None = None) -> Situa
                      summary=lambda seconds: queries.summary(store, now - seconds, now),
                      journal_bytes=store.size_bytes(), journal_cap=int(settings.journal_max_mb * 2**20),
                      disk_free=free, store=store, inputs=((version.info or {}).get("inputs") or []) if version else [],
-                     reference=version.reference if version else None)
+                     reference=version.reference if version else None,
+                     version=version.version if version else None)
 
 
 def check(settings, registry, model: str) -> list[dict]:

@@ -39,11 +39,11 @@ class Figure:
     def enough(self) -> bool:
         return self.value is not None
 
-    def words(self, percent: bool = True) -> str:
+    def words(self, percent: bool = True, of: str = "outcomes") -> str:
         if self.value is None:
-            return f"not enough outcomes yet ({self.n} of {MIN_OUTCOMES})"
+            return f"not enough {of} yet ({self.n} of {MIN_OUTCOMES})"
         fmt = (lambda x: f"{x:.0%}") if percent else (lambda x: f"{x:.4g}")
-        return f"{fmt(self.value)} (95% between {fmt(self.low)} and {fmt(self.high)}; {self.n} outcomes)"
+        return f"{fmt(self.value)} (95% between {fmt(self.low)} and {fmt(self.high)}; {self.n} {of})"
 
 
 @dataclass

@@ -5,8 +5,8 @@
 * ``data_quality``: empty values, categories never seen, or numbers out of range, above a
   share and beyond chance;
 * ``accuracy_drop``: accuracy over the last 7 days below the user's threshold, or lower
-  than in the 4 weeks before by more than chance (Fisher's exact test) and by at least a
-  few points;
+  than on the version's labelled reference data or in the 4 weeks before, by more than
+  chance (Fisher's exact test) and by at least a few points;
 * ``group_gap``: a group (of an input or a pass-through field the user picks) is served
   worse than the others beyond chance, among groups big enough to judge.
 """
@@ -79,8 +79,6 @@ def _share_of(issue: str) -> float | None:
 
 
 def _accuracy_drop(s: Situation, p: dict) -> Finding | None:
-    from scipy.stats import fisher_exact
-
     from .accuracy import MIN_OUTCOMES, accuracy_report
 
     if s.store is None:
@@ -94,20 +92,53 @@ def _accuracy_drop(s: Situation, p: dict) -> Finding | None:
         return Finding(f"{s.model} was right only {figure.value:.0%} of the time over the last 7 days "
                        f"({figure.n} outcomes; your limit: {p['accuracy_below']:.0%}).",
                        "Look at Monitoring › Accuracy and › Inputs: something may have changed in the data.", WARNING)
+    reference = _reference_accuracy(s)
+    if reference is not None:
+        mine = _every(("recent", str(s.store.path), s.version),
+                      lambda: accuracy_report(s.store, since=s.now - WEEK, until=s.now + 1, versions=[s.version]))
+        own = mine.figures.get("accuracy")
+        if own is not None and own.enough and _lower(own, reference, p["points"]):
+            return Finding(f"{s.model} is right less often than on the data it was checked on: {own.value:.0%} over "
+                           f"the last 7 days ({own.n} outcomes), {reference.value:.0%} on its reference data "
+                           f"({reference.n} rows).",
+                           "Look at Monitoring › Inputs for what changed; the model may need retraining on recent "
+                           "data.", WARNING)
     before = _every(("before", str(s.store.path)),
                     lambda: accuracy_report(s.store, since=s.now - 5 * WEEK, until=s.now - WEEK))
     old = before.figures.get("accuracy")
     if old is None or not old.enough or old.n < MIN_OUTCOMES:
         return None
-    drop = old.value - figure.value
-    table = [[round(figure.value * figure.n), figure.n - round(figure.value * figure.n)],
-             [round(old.value * old.n), old.n - round(old.value * old.n)]]
-    if drop * 100 >= p["points"] and fisher_exact(table, alternative="less").pvalue < 0.01:
+    if _lower(figure, old, p["points"]):
         return Finding(f"{s.model} is right less often: {figure.value:.0%} over the last 7 days "
                        f"({figure.n} outcomes), {old.value:.0%} in the 4 weeks before ({old.n}).",
                        "Look at Monitoring › Inputs for what changed; the model may need retraining on recent "
                        "data.", WARNING)
     return None
+
+
+def _lower(now, then, points: float) -> bool:
+    """Whether accuracy ``now`` is below ``then`` by at least ``points`` and by more than
+    chance (Fisher's exact test, one-sided, p < 0.01)."""
+    from scipy.stats import fisher_exact
+
+    right_now, right_then = round(now.value * now.n), round(then.value * then.n)
+    table = [[right_now, now.n - right_now], [right_then, then.n - right_then]]
+    return (then.value - now.value) * 100 >= points and fisher_exact(table, alternative="less").pvalue < 0.01
+
+
+def _reference_accuracy(s: Situation):
+    """The live version's accuracy on its labelled reference data, if it has been measured
+    (the Accuracy page or ``deskml accuracy`` measures it; a rule never starts the model)."""
+    from .estimate import cached_estimator
+    from .reference_scores import cached
+
+    if not s.version or not s.reference:
+        return None
+    scores = cached(s.model, s.version, s.reference)
+    if scores is None:
+        return None
+    estimator, _ = cached_estimator(scores)
+    return estimator.reference if estimator is not None and estimator.reference.enough else None
 
 
 def _group_gap(s: Situation, p: dict) -> Finding | None:

@@ -193,6 +193,7 @@ class AccuracyView:
     reliability: tuple | None = None   # (rgba, w, h)
     groups: object = None              # groups.GroupReport, when a field was chosen
     choices: list = field(default_factory=list)   # inputs and pass-through fields to group by
+    estimate: object = None            # estimate.EstimateView: accuracy before outcomes (classifiers)
 
 
 def accuracy_for_model(settings, registry, model: str, chart: tuple | None = None, text: str = "black",
@@ -212,6 +213,8 @@ def accuracy_for_model(settings, registry, model: str, chart: tuple | None = Non
     view = AccuracyView(report)
     view.choices = [i["name"] for i in (version.info or {}).get("inputs") or []
                     if i.get("kind") in ("category", "number")] + groups.fields_seen(store)
+    if (version.info or {}).get("task") == "classification":
+        view.estimate = estimate_for_model(settings, registry, model, store, now)
     if report.task == "classification":
         view.calibration = calibration.from_outcomes(store)
     if by:
@@ -224,8 +227,11 @@ def accuracy_for_model(settings, registry, model: str, chart: tuple | None = Non
         points = [(d["day"], d["n"], d["figure"].value, d["figure"].low, d["figure"].high) for d in report.by_day]
         overall = report.figures.get(main).value if report.figures.get(main) else None
         name = "Accuracy" if main == "accuracy" else "Mean absolute error"
+        estimated = [(d["day"], d["figure"].value, d["figure"].low, d["figure"].high)
+                     for d in (view.estimate.by_day if view.estimate is not None else []) if d["figure"].enough]
         jobs.append(("accuracy_chart", (points,), {"name": name, "percent": main == "accuracy", "overall": overall,
-                                                    **options}, w, h, {"dpi": 96 * ratio, **options}))
+                                                    "estimated": estimated, **options},
+                     w, h, {"dpi": 96 * ratio, **options}))
         sizes.append("chart")
     if reliability and view.calibration is not None:
         w, h, ratio = reliability
@@ -235,6 +241,24 @@ def accuracy_for_model(settings, registry, model: str, chart: tuple | None = Non
     for name, image in zip(sizes, chart_process.render(jobs) if jobs else []):
         setattr(view, name, image)
     return view
+
+
+def estimate_for_model(settings, registry, model: str, store=None, now: float | None = None):
+    """Accuracy before outcomes for the live version (``estimate.py``), learnt from its
+    answers on its labelled reference data; the model runs once per reference file to give
+    them (``reference_scores``). An EstimateView whose ``problem`` says why when there is none."""
+    from ..errors import DeskMLError
+    from ..monitoring import live
+    from .estimate import EstimateView, estimate_view
+    from .reference_scores import reference_scores
+
+    version = registry.get(model, registry.desired_version(model))
+    try:
+        scores = reference_scores(settings, registry, model, version.version)
+    except DeskMLError as err:
+        words = " ".join(x for x in (err.headline, err.what_to_do) if x)
+        return EstimateView(problem=words, version=version.version, summary=words)
+    return estimate_view(scores, store if store is not None else live.store(model), version.version, now)
 
 
 def drift_windows(store, inputs: list[dict], reference_path: str | None, now: float | None = None,

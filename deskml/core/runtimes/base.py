@@ -130,7 +130,20 @@ _STAGES = {
     "load": "the model file could not be opened by its own libraries",
     "describe": "DeskML could not work out the model's inputs and outputs",
     "self-test": "the model could not predict its own example row",
+    "score": "the model could not predict its reference data",
 }
+
+
+def scores_from(model: str, log: str) -> dict:
+    """The answers a ``--score`` run printed (``contract.SCORES_MARK``), or why it failed."""
+    import json
+
+    from ...server.contract import SCORES_MARK
+
+    for line in log.splitlines():
+        if line.startswith(SCORES_MARK):
+            return json.loads(line[len(SCORES_MARK):])
+    raise start_failure(model, log)
 
 
 def start_failure(model: str, log: str) -> ServiceUnhealthy:

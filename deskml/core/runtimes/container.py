@@ -23,7 +23,7 @@ from ...server.contract import HEALTH_PATH, SERVER_PORT
 from ..errors import EngineUnavailable, NotFound, ServiceUnhealthy
 from ..paths import slug
 from ..registry import Registry
-from .base import Running, choose_port, start_failure, wait_healthy
+from .base import Running, choose_port, scores_from, start_failure, wait_healthy
 
 LABEL = contract.LABEL_MODEL
 PORT_LABEL = contract.LABEL_PORT
@@ -88,8 +88,14 @@ def container_name(model: str) -> str:
 
 
 def find_container(client, model: str):
-    found = client.containers.list(all=True, filters={"label": f"{LABEL}={model}"})
+    found = _services(client.containers.list(all=True, filters={"label": f"{LABEL}={model}"}))
     return found[0] if found else None
+
+
+def _services(containers) -> list:
+    """The model services among containers (a one-off scoring container carries the
+    image's labels too)."""
+    return [c for c in containers if (c.labels or {}).get(contract.LABEL_ROLE) != "score"]
 
 
 def journal_mount(client, kind: str | None, folder) -> dict:
@@ -178,6 +184,34 @@ def run(client, registry: Registry, model: str, version: str | None = None, port
     return status_of(container, note=note)
 
 
+def score(client, registry: Registry, model: str, version: str, rows: list, timeout: float = 600.0) -> dict:
+    """The version's answers for rows that are not traffic, from its own image
+    (``server/score.py``): a one-off container with no network, the rows copied in, no
+    port and no journal. Raises ServiceUnhealthy with the reason when the model cannot answer."""
+    import io
+    import json
+    import tarfile
+
+    v = registry.get(model, version)
+    command = list(client.images.get(v.tag).attrs["Config"]["Cmd"]) + ["--score", "/tmp/deskml-rows.json"]
+    data = json.dumps({"rows": rows}).encode()
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        member = tarfile.TarInfo("deskml-rows.json")
+        member.size, member.mode = len(data), 0o644
+        tar.addfile(member, io.BytesIO(data))
+    box = client.containers.create(v.tag, command=command, network_mode="none",
+                                   labels={contract.LABEL_ROLE: "score"})
+    try:
+        box.put_archive("/tmp", archive.getvalue())
+        box.start()
+        box.wait(timeout=timeout)
+        log = box.logs(stdout=True, stderr=True).decode("utf-8", "replace")
+    finally:
+        box.remove(force=True)
+    return scores_from(model, log)
+
+
 def status_of(container, note: str = "") -> Running:
     container.reload()
     attrs = container.attrs
@@ -232,7 +266,7 @@ def _probe(url: str, otherwise: str) -> str:
 
 
 def status(client) -> list[Running]:
-    return [status_of(c) for c in client.containers.list(all=True, filters={"label": LABEL})]
+    return [status_of(c) for c in _services(client.containers.list(all=True, filters={"label": LABEL}))]
 
 
 def stop(client, model: str) -> bool:

@@ -22,7 +22,7 @@ from pathlib import Path
 from ...server.contract import SKOPS_TRUSTED_FILE, START_FAILED
 from ..errors import ServiceUnhealthy
 from ..paths import data_dir, slug
-from .base import Running, choose_port, start_failure, wait_healthy
+from .base import Running, choose_port, scores_from, start_failure, wait_healthy
 from .supervise import read_state, write_state
 
 
@@ -59,15 +59,8 @@ def run(registry, model: str, version: str | None = None, port: int | None = Non
     chosen, note = choose_port(model, registry, port, default_port)
     log_path = data_dir() / "logs" / f"{_state_file(model).stem}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    root = str(Path(__file__).resolve().parents[3])
-    env = {"PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "deskml.core.runtimes.serve_local", *_loader_args(v), "--",
-           "--model", v.info["path"], "--name", model, "--version", v.version, "--port", str(chosen),
-           "--journal", str(journal) if journal is not None else "off"]
-    skops = Path(v.info["path"]).with_name(SKOPS_TRUSTED_FILE)
-    if skops.exists():
-        cmd += ["--skops-trusted", str(skops)]
+    env = _environment()
+    cmd = [*serve_command(model, v), "--port", str(chosen), "--journal", str(journal) if journal is not None else "off"]
     offset = log_path.stat().st_size if log_path.exists() else 0
     registry.set_port(model, chosen)
     url = f"http://127.0.0.1:{chosen}"
@@ -98,6 +91,31 @@ def run(registry, model: str, version: str | None = None, port: int | None = Non
     st = read_state(state_path) or {}
     return Running(model=model, version=v.version, url=url, port=chosen, state="running", health="healthy",
                    container_id=f"pid {st.get('pid')}", note=note)
+
+
+def _environment() -> dict:
+    root = str(Path(__file__).resolve().parents[3])
+    return {"PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", ""),
+            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+
+
+def serve_command(model: str, v) -> list[str]:
+    """The serving app's command line for a version, loaded through ``serve_local``."""
+    cmd = [sys.executable, "-m", "deskml.core.runtimes.serve_local", *_loader_args(v), "--",
+           "--model", v.info["path"], "--name", model, "--version", v.version]
+    skops = Path(v.info["path"]).with_name(SKOPS_TRUSTED_FILE)
+    if skops.exists():
+        cmd += ["--skops-trusted", str(skops)]
+    return cmd
+
+
+def score(registry, model: str, version: str, rows: list, timeout: float = 600.0) -> dict:
+    """The version's answers for rows that are not traffic (``server/score.py``): no port,
+    no journal. Raises ServiceUnhealthy with the reason when the model cannot answer."""
+    v = registry.get(model, version)
+    proc = subprocess.run([*serve_command(model, v), "--score", "-"], input=json.dumps({"rows": rows}),
+                          capture_output=True, text=True, timeout=timeout, env={**os.environ, **_environment()})
+    return scores_from(model, proc.stdout + "\n" + proc.stderr)
 
 
 def _loader_args(v) -> list[str]:

@@ -1,7 +1,10 @@
 """The Monitoring tab's Accuracy page: how often the model was right, now that real outcomes
 are known. Outcomes come from the service (``POST /v1/outcomes``), the command line, or a
 file added here; every figure shows its 95% interval and its number of outcomes, and says
-"not enough outcomes yet" below 30. Gathered in a worker (``core.quality.view``)."""
+"not enough outcomes yet" below 30. Before outcomes arrive, a classifier's accuracy is
+estimated from its confidence (``core.quality.estimate``), labelled as an estimate with its
+band, on the chart and in the table, and set against outcomes as they come. Gathered in a
+worker (``core.quality.view``)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,9 +26,9 @@ NAMES = {"accuracy": "Right answers (accuracy)", "mae": "Average error (MAE)", "
          "r2": "Share of the variation explained (R²)"}
 
 
-def figure_cells(name: str, figure, percent: bool) -> list[str]:
+def figure_cells(name: str, figure, percent: bool, of: str = "outcomes") -> list[str]:
     if figure.value is None:
-        return [name, "not enough outcomes yet", f"needs 30, has {figure.n}", str(figure.n)]
+        return [name, f"not enough {of} yet", f"needs 30, has {figure.n}", str(figure.n)]
     fmt = (lambda x: f"{x:.0%}") if percent else (lambda x: f"{x:.4g}")
     return [name, fmt(figure.value), f"{fmt(figure.low)} to {fmt(figure.high)}", str(figure.n)]
 
@@ -39,6 +42,8 @@ class AccuracyPanel(RefreshedWhileShown):
                                    "what really happened")
         self.add_button.clicked.connect(lambda: self.add_outcomes())
         self.summary = summary_label()
+        self.estimate_note = QLabel("")
+        self.estimate_note.setWordWrap(True)
         self.message = MessageBanner()
         self.message.hide()
         self.chart = ChartImage(220)
@@ -60,7 +65,7 @@ class AccuracyPanel(RefreshedWhileShown):
         for column, width in enumerate((70, 50, 90, 62)):
             self.groups_table.horizontalHeader().resizeSection(column, width)
         self.model = QStandardItemModel(0, 4)
-        self.model.setHorizontalHeaderLabels(["Figure", "Value", "95% interval", "Outcomes"])
+        self.model.setHorizontalHeaderLabels(["Figure", "Value", "95% interval", "Out of"])
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.verticalHeader().setVisible(False)
@@ -91,6 +96,7 @@ class AccuracyPanel(RefreshedWhileShown):
         bottom.addWidget(groups, 2)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.estimate_note)
         layout.addWidget(self.message)
         layout.addLayout(charts)
         layout.addLayout(bottom, 1)
@@ -138,7 +144,24 @@ class AccuracyPanel(RefreshedWhileShown):
             main = "accuracy" if percent else "mae"
             self._row(figure_cells(f"Version {version}: {NAMES[main].split(' (')[0].lower()}", figures[main],
                                    percent))
+        self._show_estimate(view.estimate)
         self.shown += 1
+
+    def _show_estimate(self, estimate) -> None:
+        """The estimate before outcomes: a line under the summary, and its rows in the table."""
+        self.estimate_note.setVisible(estimate is not None)
+        if estimate is None:
+            return
+        words = "Before outcomes: " + estimate.summary
+        if estimate.check:
+            words += " " + estimate.check["words"]
+        self.estimate_note.setText(words)
+        if estimate.reference is not None:
+            self._row(figure_cells(f"Version {estimate.version}: right on its reference data", estimate.reference,
+                                   True, "rows"))
+        if estimate.week is not None:
+            self._row(figure_cells(f"Version {estimate.version}: estimated, last 7 days (an estimate)",
+                                   estimate.week, True, "predictions"))
 
     def _show_choices(self, choices):
         known = [self.by_box.itemData(i) for i in range(1, self.by_box.count())]
