@@ -158,3 +158,26 @@ def test_no_estimate_says_why(tmp_path, demo, monkeypatch):
     assert view.week is None and "no column of real outcomes" in view.problem
     assert run_cli("build", demo.model, "--name", name).returncode == 0
     assert "has no reference data" in estimate_for_model(load_settings()[0], Registry(), name).problem
+
+
+def test_a_model_that_cannot_answer_is_said_and_not_asked_again(tmp_path, demo, monkeypatch):
+    from deskml.core import services
+    from deskml.core.errors import ServiceUnhealthy
+    from deskml.core.quality.view import estimate_for_model
+    from deskml.core.registry import Registry
+    from deskml.core.settings import load_settings
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    name = NAME + " that fails"
+    assert run_cli("build", demo.model, "--name", name, "--reference", demo.reference).returncode == 0
+    calls = []
+
+    def broken(*args, **kwargs):
+        calls.append(1)
+        raise ServiceUnhealthy(f"{name} did not start: the model could not predict its reference data.")
+
+    monkeypatch.setattr(services, "score", broken)
+    for _ in range(2):
+        view = estimate_for_model(load_settings()[0], Registry(), name)
+        assert view.week is None and "could not predict its reference data" in view.problem
+    assert calls == [1]

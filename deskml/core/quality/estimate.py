@@ -208,6 +208,9 @@ def estimate_view(scores, store, version: str, now: float | None = None, days: i
     view.check = estimator.check(*outcome_confidences(store, version))
     ref = estimator.reference
     on_reference = (f"On its labelled reference data it was right {ref.words(of='rows')}." if ref.enough else "")
+    if scores.refused:
+        on_reference += (f" {scores.refused} reference rows were refused by the model (an empty or unknown value) "
+                         "and left out.")
     if view.week.enough:
         view.summary = (f"Estimated accuracy over the last 7 days: {view.week.value:.0%} (95% band "
                         f"{view.week.low:.0%} to {view.week.high:.0%}; {view.week.n} predictions), from how sure "

@@ -16,13 +16,14 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import DeskMLError, UsageError
 from ..paths import version_folder
 from .accuracy import label
 
 SCORES_FILE = "reference-scores.json"
 TARGET_NAMES = ("target", "label", "labels", "outcome", "actual", "y", "class", "truth")
 MAX_ROWS = 100_000   # a bigger reference is sampled (fixed seed): enough to learn confidence from
+_failures: dict = {}  # (model, version, reference SHA-256) -> why the model could not answer, this session
 
 
 @dataclass
@@ -110,10 +111,18 @@ def reference_scores(settings, registry, model: str, version: str | None = None)
     labelled = len(frame)
     if labelled > MAX_ROWS:
         frame = frame.sample(MAX_ROWS, random_state=0)
-    answers = services.score(settings, registry, model, v.version, _rows(frame, inputs, (v.info or {})))
+    sha = file_sha256(v.reference)
+    failed = _failures.get((model, v.version, sha))
+    if failed is not None:  # the app looks every minute: a model that could not answer is not started again
+        raise failed
+    try:
+        answers = services.score(settings, registry, model, v.version, _rows(frame, inputs, (v.info or {})))
+    except DeskMLError as err:
+        _failures[(model, v.version, sha)] = err
+        raise
     classes = [label(c) for c in (answers.get("classes") or outputs["classes"])]
     scores = ReferenceScores(
-        reference_sha256=file_sha256(v.reference), target=str(target), classes=classes,
+        reference_sha256=sha, target=str(target), classes=classes,
         predictions=[None if p is None else label(p) for p in answers["predictions"]],
         probabilities=answers.get("probabilities"), actual=[label(a) for a in frame[target].tolist()],
         refused=len(answers.get("refused") or []), sampled_from=labelled if labelled > MAX_ROWS else 0)

@@ -255,10 +255,15 @@ def estimate_for_model(settings, registry, model: str, store=None, now: float | 
     version = registry.get(model, registry.desired_version(model))
     try:
         scores = reference_scores(settings, registry, model, version.version)
+        return estimate_view(scores, store if store is not None else live.store(model), version.version, now)
     except DeskMLError as err:
         words = " ".join(x for x in (err.headline, err.what_to_do) if x)
-        return EstimateView(problem=words, version=version.version, summary=words)
-    return estimate_view(scores, store if store is not None else live.store(model), version.version, now)
+    except Exception:  # a bug here must not take the measured accuracy off the page
+        import logging
+
+        logging.getLogger(__name__).exception("the estimate before outcomes failed")
+        words = "The estimate could not be made (a problem in DeskML, written to its log)."
+    return EstimateView(problem=words, version=version.version, summary=words)
 
 
 def drift_windows(store, inputs: list[dict], reference_path: str | None, now: float | None = None,

@@ -192,23 +192,36 @@ def score(client, registry: Registry, model: str, version: str, rows: list, time
     import json
     import tarfile
 
+    from docker.errors import DockerException, ImageNotFound
+    from requests.exceptions import RequestException
+
     v = registry.get(model, version)
-    command = list(client.images.get(v.tag).attrs["Config"]["Cmd"]) + ["--score", "/tmp/deskml-rows.json"]
+    try:
+        command = list(client.images.get(v.tag).attrs["Config"]["Cmd"]) + ["--score", "/tmp/deskml-rows.json"]
+    except ImageNotFound:
+        raise NotFound(f"The image of {model} version {v.version} is no longer in the container engine.",
+                       "Package the model again to make it.") from None
     data = json.dumps({"rows": rows}).encode()
     archive = io.BytesIO()
     with tarfile.open(fileobj=archive, mode="w") as tar:
         member = tarfile.TarInfo("deskml-rows.json")
         member.size, member.mode = len(data), 0o644
         tar.addfile(member, io.BytesIO(data))
-    box = client.containers.create(v.tag, command=command, network_mode="none",
-                                   labels={contract.LABEL_ROLE: "score"})
+    box = None
     try:
+        box = client.containers.create(v.tag, command=command, network_mode="none",
+                                       labels={contract.LABEL_ROLE: "score"})
         box.put_archive("/tmp", archive.getvalue())
         box.start()
         box.wait(timeout=timeout)
         log = box.logs(stdout=True, stderr=True).decode("utf-8", "replace")
+    except (DockerException, RequestException) as exc:  # the engine failed, or the model took too long
+        raise EngineUnavailable(f"The container engine could not run {model} on its reference data.",
+                                "Check that the engine works (deskml engine), then look again.",
+                                details=str(exc)) from None
     finally:
-        box.remove(force=True)
+        if box is not None:
+            box.remove(force=True)
     return scores_from(model, log)
 
 

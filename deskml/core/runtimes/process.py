@@ -113,8 +113,12 @@ def score(registry, model: str, version: str, rows: list, timeout: float = 600.0
     """The version's answers for rows that are not traffic (``server/score.py``): no port,
     no journal. Raises ServiceUnhealthy with the reason when the model cannot answer."""
     v = registry.get(model, version)
-    proc = subprocess.run([*serve_command(model, v), "--score", "-"], input=json.dumps({"rows": rows}),
-                          capture_output=True, text=True, timeout=timeout, env={**os.environ, **_environment()})
+    try:
+        proc = subprocess.run([*serve_command(model, v), "--score", "-"], input=json.dumps({"rows": rows}),
+                              capture_output=True, text=True, timeout=timeout, env={**os.environ, **_environment()})
+    except subprocess.TimeoutExpired:
+        raise ServiceUnhealthy(f"{model} took more than {timeout:.0f} s to answer its reference data.",
+                               "Give it a smaller reference file, then look again.") from None
     return scores_from(model, proc.stdout + "\n" + proc.stderr)
 
 
