@@ -1,9 +1,11 @@
 """The local registry of models and versions."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from deskml.core.errors import DeskMLError
+from deskml.core.errors import DeskMLError, NotFound
 from deskml.core.registry import Registry, UnknownModel
 
 
@@ -153,6 +155,9 @@ def test_a_registry_made_by_earlier_deskml_opens_and_is_upgraded(tmp_path, with_
     reg.add_event("shop", "started")
     assert reg.settings("shop") == {"masked_inputs": ["age"]} and reg.events("shop")[0]["kind"] == "started"
     assert reg.api_key("shop", create=True)
+    assert reg.history("shop") == [{"at": 2.0, "action": "deploy", "version": "1", "previous": None, "user": "",
+                                    "detail": "made before the audit log"}]
+    assert reg.get("shop").notes == ""
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA user_version").fetchone()[0] == LATEST
     Registry(path)  # opening again changes nothing
@@ -170,3 +175,35 @@ def test_a_registry_from_a_newer_deskml_is_refused_not_damaged(tmp_path):
     db.close()
     with pytest.raises(UsageError, match="made by a newer DeskML"):
         Registry(path)
+
+
+def test_the_audit_log_says_who_did_what_to_which_version(tmp_path, demo, monkeypatch):
+    """Deploys are logged by the build itself, with the file, its SHA-256 and the person
+    logged in; other actions by the code that does them; ``deskml history`` shows them."""
+    from conftest import run_cli
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    monkeypatch.setenv("USER", "alice")
+    monkeypatch.setenv("LOGNAME", "alice")
+    name = "DeskML audit demo"
+    assert run_cli("build", demo.model, "--name", name, "--reference", demo.reference).returncode == 0
+    reg = Registry()
+    (entry,) = reg.history(name)
+    version = reg.get(name).version
+    assert entry["action"] == "deploy" and entry["version"] == version and entry["user"] == "alice"
+    assert demo.model.name in entry["detail"] and reg.get(name).model_sha256[:12] in entry["detail"]
+    assert "as a local process" in entry["detail"] and "with reference data" in entry["detail"]
+    reg.audit(name, "promote", version, previous="0", user="bob", detail="better on outcomes")
+    with pytest.raises(ValueError):
+        reg.audit(name, "launch", version)
+    reg.set_notes(name, version, "trained on the 2026 orders")
+    assert reg.get(name, version).notes == "trained on the 2026 orders"
+    with pytest.raises(NotFound):
+        reg.set_notes(name, "no such version", "x")
+    proc = run_cli("history", name)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert f"made version {version} by alice: {demo.model.name}" in lines[0]
+    assert f"promoted version {version} (was 0) by bob: better on outcomes" in lines[1]
+    assert json.loads(run_cli("history", name, "--json").stdout)[1]["user"] == "bob"
+    assert run_cli("history", "no such model").returncode == 9

@@ -9,6 +9,7 @@
     deskml engine              check the container engine and the base image
     deskml drift REF CUR       are these inputs still like the reference data? (docs/drift.md)
     deskml outcomes NAME FILE  tell DeskML what really happened; deskml accuracy NAME: how often it was right
+    deskml history NAME        the audit log of a model's versions
 
 Errors print one paragraph (what happened, what to do) and exit with the codes
 in docs/inspect.md; never a traceback.
@@ -28,7 +29,7 @@ from ..core.errors import DeskMLError, ExitCode, NotFound, UsageError
 
 SUBCOMMANDS = ("inspect", "build", "run", "stop", "status", "logs", "predict", "score", "monitor", "journal",
                "alerts", "erase", "privacy", "resume", "demo", "engine", "drift", "outcomes",
-               "accuracy")
+               "accuracy", "history")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -85,9 +86,10 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="make the demo model and print where it is")
     demo.add_argument("--folder", default=None, help="where to put it (default: DeskML's data folder)")
 
-    from . import monitoring, quality
+    from . import monitoring, quality, versions
     monitoring.add_parsers(sub)
     quality.add_parsers(sub)
+    versions.add_parsers(sub)
 
     eng = sub.add_parser("engine", help="check the container engine and DeskML's base image")
     eng.add_argument("--python", default="3.11", help="Python version of the base image to look for")
@@ -372,14 +374,15 @@ def main(argv=None) -> int:
         from ..gui.app import run_app  # the window: Qt is imported only here
 
         return run_app(file=files[0] if files else None, demo=demo)
-    from . import monitoring, quality
+    from . import monitoring, quality, versions
 
     args = _parser().parse_args(argv)
     as_json = getattr(args, "json", False)
     try:
         return {"inspect": _cmd_inspect, "build": _cmd_build, "run": _cmd_run, "stop": _cmd_stop,
                 "status": _cmd_status, "logs": _cmd_logs, "predict": _cmd_predict, "score": _cmd_score,
-                "demo": _cmd_demo, "engine": _cmd_engine, **monitoring.COMMANDS, **quality.COMMANDS}[args.command](args)
+                "demo": _cmd_demo, "engine": _cmd_engine, **monitoring.COMMANDS, **quality.COMMANDS,
+                **versions.COMMANDS}[args.command](args)
     except DeskMLError as err:
         if as_json:
             print(json.dumps({"ok": False, "error": err.to_dict()}, indent=2, ensure_ascii=False))

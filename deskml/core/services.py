@@ -49,10 +49,22 @@ def package(settings, registry, info, name: str, version: str | None = None, ref
         if client is None:
             v = packaging.record_local(registry, info, name, version, reference, code_files)
             yield packaging.BuildEvent(1, 1, local_note(info), note=True)
-            return v
-        return (yield from packaging.package(client, registry, info, name, version,
-                                         settings.base_image_for("{python}"), reference=reference,
-                                         code_files=code_files, cancel=cancel))
+        else:
+            v = yield from packaging.package(client, registry, info, name, version,
+                                             settings.base_image_for("{python}"), reference=reference,
+                                             code_files=code_files, cancel=cancel)
+    registry.audit(name, "deploy", v.version, detail=deploy_words(v))
+    return v
+
+
+def deploy_words(v) -> str:
+    """What a deploy line of the audit log says of the version made."""
+    from pathlib import Path
+
+    made = "an image" if v.tag else "a local process (no container engine)"
+    file = Path((v.info or {}).get("path") or (v.info or {}).get("file_name") or "?").name
+    return (f"{file} (SHA-256 {v.model_sha256[:12]}…), scikit-learn {v.sklearn_version or '?'}, "
+            f"Python {v.python or '?'}, as {made}" + (", with reference data" if v.reference else ""))
 
 
 def local_note(info) -> str:

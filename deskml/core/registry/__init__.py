@@ -37,6 +37,7 @@ class Version:
     reference: str | None
     built_at: float
     info: dict
+    notes: str = ""
 
 
 class Registry:
@@ -173,6 +174,34 @@ class Registry:
                               (since, model) if model else (since,)).fetchall()
         return [dict(r) for r in rows]
 
+    # -- the audit log of versions ----------------------------------------------------------
+    def audit(self, model: str, action: str, version: str | None = None, previous: str | None = None,
+              detail: str = "", user: str | None = None, at: float | None = None) -> None:
+        """Add a line to the audit log: ``action`` is one of AUDIT_ACTIONS; the user is the
+        person logged in to this computer unless given."""
+        if action not in AUDIT_ACTIONS:
+            raise ValueError(f"unknown audit action {action!r}")
+        with closing(self._connect()) as db, db:
+            db.execute("INSERT INTO audit_log (model, at, action, version, previous, user, detail) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (model, at if at is not None else time.time(), action, version, previous,
+                        user if user is not None else current_user(), detail))
+
+    def history(self, model: str) -> list[dict]:
+        """The model's audit log, oldest first: {at, action, version, previous, user, detail}."""
+        with closing(self._connect()) as db:
+            rows = db.execute("SELECT at, action, version, previous, user, detail FROM audit_log WHERE model = ? "
+                              "ORDER BY at, id", (model,)).fetchall()
+        return [dict(r) for r in rows]
+
+    def set_notes(self, model: str, version: str, notes: str) -> None:
+        """The user's notes on a version (what changed, what it was trained on, …)."""
+        with closing(self._connect()) as db, db:
+            if db.execute("UPDATE versions SET notes = ? WHERE model = ? AND version = ?",
+                          (notes, model, version)).rowcount == 0:
+                raise NotFound(f"{model} has no version {version}.", "See the versions with: deskml history "
+                               f"'{model}'")
+
     # -- the alert history ----------------------------------------------------------------
     def fire_alert(self, model: str, rule: str, severity: str, headline: str, what_to_do: str,
                    at: float | None = None) -> int:
@@ -212,4 +241,18 @@ def _version(r) -> Version:
     return Version(model=r["model"], version=r["version"], image_id=r["image_id"], tag=r["tag"],
                    model_sha256=r["model_sha256"], sklearn_version=r["sklearn_version"], python=r["python"],
                    requirements=json.loads(r["requirements"]), reference=r["reference"],
-                   built_at=r["built_at"], info=json.loads(r["info"]))
+                   built_at=r["built_at"], info=json.loads(r["info"]), notes=r["notes"])
+
+
+#: What the audit log records.
+AUDIT_ACTIONS = ("deploy", "promote", "rollback", "ab-start", "ab-stop", "shadow-start", "shadow-stop")
+
+
+def current_user() -> str:
+    """Who is logged in to this computer (for the audit log)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in the environment or the password database
+        return "unknown"

@@ -61,6 +61,25 @@ MIGRATIONS = [
     );
     CREATE INDEX alerts_model_fired ON alerts (model, fired_at);
     """,
+    # 3: the audit log of versions (deploy, promote, roll back, A/B and shadow tests start and
+    #    stop: when, by whom), and notes the user keeps on each version. Versions made before
+    #    it get their deploy line, from when they were built (by an unknown user).
+    """
+    CREATE TABLE audit_log (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        model     TEXT NOT NULL,
+        at        REAL NOT NULL,
+        action    TEXT NOT NULL,    -- deploy, promote, rollback, ab-start, ab-stop, shadow-start, shadow-stop
+        version   TEXT,             -- the version it is about
+        previous  TEXT,             -- the version that was live before (promote, rollback)
+        user      TEXT NOT NULL DEFAULT '',
+        detail    TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX audit_log_model_at ON audit_log (model, at);
+    INSERT INTO audit_log (model, at, action, version, detail)
+        SELECT model, built_at, 'deploy', version, 'made before the audit log' FROM versions ORDER BY built_at, id;
+    ALTER TABLE versions ADD COLUMN notes TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 LATEST = len(MIGRATIONS)
