@@ -29,7 +29,7 @@ from ..core.errors import DeskMLError, ExitCode, NotFound, UsageError
 
 SUBCOMMANDS = ("inspect", "build", "run", "stop", "status", "logs", "predict", "score", "monitor", "journal",
                "alerts", "erase", "privacy", "resume", "demo", "engine", "drift", "outcomes",
-               "accuracy", "history")
+               "accuracy", "history", "compare")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,4 +1,5 @@
-"""The command line's view of versions: the audit log (and, to come, promote and roll back)."""
+"""The command line's view of versions: the audit log, two versions compared (and, to come,
+promote and roll back)."""
 from __future__ import annotations
 
 import json
@@ -15,6 +16,12 @@ def add_parsers(sub) -> None:
     hi = sub.add_parser("history", help="the audit log of a model's versions: made, promoted, rolled back, tests")
     hi.add_argument("model", metavar="NAME")
     hi.add_argument("--json", action="store_true")
+    co = sub.add_parser("compare", help="two versions side by side: inputs, outputs, libraries, speed, "
+                                        "agreement on the reference data, accuracy")
+    co.add_argument("model", metavar="NAME")
+    co.add_argument("a", metavar="VERSION_A")
+    co.add_argument("b", metavar="VERSION_B")
+    co.add_argument("--json", action="store_true")
 
 
 def history_lines(entries: list[dict]) -> list[str]:
@@ -46,4 +53,26 @@ def cmd_history(args) -> int:
     return ExitCode.OK
 
 
-COMMANDS = {"history": cmd_history}
+def cmd_compare(args) -> int:
+    from ..core.experiments.compare import compare
+    from ..core.monitoring import live
+    from .monitoring import _context, _known
+
+    settings, registry = _context()
+    _known(registry, args.model)
+    live.refresh(settings, args.model)
+    result = compare(settings, registry, args.model, args.a, args.b)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        return ExitCode.OK
+    print(f"{args.model}: version {result.a} and version {result.b}")
+    for line in result.words:
+        print(f"  {line}")
+    if result.agreement and result.agreement["biggest"]:
+        print("  Where they differ most:")
+        for d in result.agreement["biggest"]:
+            print(f"    row {d['row'] + 1}: {result.a} says {d['a']}, {result.b} says {d['b']}")
+    return ExitCode.OK
+
+
+COMMANDS = {"history": cmd_history, "compare": cmd_compare}

@@ -71,13 +71,15 @@ def _table_for(since: float, until: float) -> str:
     return "minutes" if until - since <= 2 * 86400 else "hours"
 
 
-def summary(store: JournalStore, since: float, until: float | None = None, traffic_points: int = 60) -> Summary:
+def summary(store: JournalStore, since: float, until: float | None = None, traffic_points: int = 60,
+            versions=None) -> Summary:
+    """How it did in the window (of the given versions only, if any)."""
     until = time.time() if until is None else until
     out = Summary(since, until)
     table = _table_for(since, until)
     latency = Sketch()
     with closing(store.connect()) as db:
-        rows, width = _buckets(db, table, since, until)
+        rows, width = _buckets(db, table, since, until, versions)
         per_bucket = {}
         for bucket, _, requests, n, errors, lat, _ in rows:
             out.requests += requests

@@ -116,7 +116,7 @@ def reference_scores(settings, registry, model: str, version: str | None = None)
     if failed is not None:  # the app looks every minute: a model that could not answer is not started again
         raise failed
     try:
-        answers = services.score(settings, registry, model, v.version, _rows(frame, inputs, (v.info or {})))
+        answers = services.score(settings, registry, model, v.version, rows_for_service(frame, inputs, (v.info or {})))
     except DeskMLError as err:
         _failures[(model, v.version, sha)] = err
         raise
@@ -130,7 +130,7 @@ def reference_scores(settings, registry, model: str, version: str | None = None)
     return scores
 
 
-def _rows(frame, inputs: list[dict], info: dict) -> list:
+def rows_for_service(frame, inputs: list[dict], info: dict) -> list:
     """The reference rows as the service takes them: objects of inputs (rows of values for a
     model without input names), empty cells as null."""
     names = [i["name"] for i in inputs]
