@@ -17,10 +17,10 @@ from test_input_store import write_journal
 NAME = "DeskML compare demo"
 
 
-@pytest.fixture(scope="module")
-def two_versions(demo, tmp_path_factory):
+def make_two_versions(name, demo, folder):
     """Version 1: the demo (logistic regression, 7 inputs). Version 2: a random forest that
-    no longer takes 'age'. Both packaged without a container engine, with the reference data."""
+    no longer takes 'age'. Both packaged without a container engine, with the reference data.
+    (the two models, and the reference's inputs)"""
     import os
 
     from sklearn.compose import ColumnTransformer
@@ -30,7 +30,6 @@ def two_versions(demo, tmp_path_factory):
 
     from deskml.core.demo import CATEGORICAL, NUMERIC, TARGET
 
-    folder = tmp_path_factory.mktemp("compare")
     data = pd.read_csv(demo.reference)
     numbers = [n for n in NUMERIC if n != "age"]
     forest = Pipeline([("prepare", ColumnTransformer([("numbers", "passthrough", numbers),
@@ -44,7 +43,7 @@ def two_versions(demo, tmp_path_factory):
     os.environ["DOCKER_HOST"] = f"unix://{folder}/no-engine.sock"
     try:
         for model_file in (demo.model, path):
-            proc = run_cli("build", model_file, "--name", NAME, "--reference", demo.reference)
+            proc = run_cli("build", model_file, "--name", name, "--reference", demo.reference)
             assert proc.returncode == 0, proc.stderr
     finally:
         if old is None:
@@ -52,6 +51,11 @@ def two_versions(demo, tmp_path_factory):
         else:
             os.environ["DOCKER_HOST"] = old
     return joblib.load(demo.model), forest, data.drop(columns=TARGET)
+
+
+@pytest.fixture(scope="module")
+def two_versions(demo, tmp_path_factory):
+    return make_two_versions(NAME, demo, tmp_path_factory.mktemp("compare"))
 
 
 def test_two_versions_side_by_side(two_versions, monkeypatch):

@@ -78,3 +78,9 @@ def keep_reference(model: str, version: str, reference) -> str | None:
     dst = version_folder(model, version) / ("reference" + src.suffix.lower())
     shutil.copyfile(src, dst)
     return str(dst)
+
+
+def with_reference_name(info: dict, reference) -> dict:
+    """The version's info, with the name the reference data had when it was given (its copy
+    beside the version is called reference.csv or reference.xlsx)."""
+    return {**info, "reference_file": Path(reference).name} if reference else info

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import BuildFailed
 from ..intake.inspection import copy_checked
-from ..paths import keep_reference
+from ..paths import keep_reference, with_reference_name
 from ...server.contract import SKOPS_TRUSTED_FILE
 from .dockerfile import dockerfile
 from .plan import BuildPlan, available_pythons, plan_build
@@ -152,4 +152,4 @@ def package(client, registry, info, name: str, version: str | None, base_templat
     return registry.add_version(
         name, version, image_id=image_id, tag=plan.tag, model_sha256=info.sha256,
         sklearn_version=plan.sklearn_version, python=plan.python, requirements=plan.locked,
-        reference=keep_reference(name, version, reference), info=info.to_dict())
+        reference=keep_reference(name, version, reference), info=with_reference_name(info.to_dict(), reference))

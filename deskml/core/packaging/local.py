@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ...server.contract import SKOPS_TRUSTED_FILE
 from ..intake.inspection import copy_checked
-from ..paths import keep_reference, version_folder
+from ..paths import keep_reference, version_folder, with_reference_name
 
 
 def record_local(registry, info, name: str, version: str | None, reference: str | None = None, code_files=()):
@@ -34,4 +34,4 @@ def record_local(registry, info, name: str, version: str | None, reference: str 
         name, version, image_id="", tag="", model_sha256=info.sha256, sklearn_version=info.sklearn_version,
         python=f"{sys.version_info.major}.{sys.version_info.minor}",
         requirements=[f"scikit-learn=={sklearn.__version__}"],
-        reference=keep_reference(name, version, reference), info=stored)
+        reference=keep_reference(name, version, reference), info=with_reference_name(stored, reference))

@@ -3,7 +3,8 @@
 ``overview`` (status, address, start/stop/restart, log, a live summary),
 ``monitoring`` (charts and the newest predictions), ``try_it`` (the prediction
 form), ``batch`` (score a CSV or Excel file), ``privacy`` (inputs never stored,
-erasure, alert rules). Versions and Report come as more tabs of this QTabWidget.
+erasure, alert rules), ``versions`` (every version, notes, two compared, the audit
+log). Report comes as one more tab of this QTabWidget.
 The live view is gathered in a worker (``live.snapshot``) about once a second.
 """
 from __future__ import annotations
@@ -51,6 +52,7 @@ class ModelDashboard(QWidget):
         from .overview import OverviewTab
         from .privacy import PrivacyTab
         from .try_it import TryTab
+        from .versions import VersionsTab
 
         self.alert = MessageBanner()
         self.alert.hide()
@@ -60,12 +62,16 @@ class ModelDashboard(QWidget):
         self.try_tab = TryTab(self)
         self.batch = BatchTab(self)
         self.privacy = PrivacyTab(self)
+        self.versions = VersionsTab(self)
         self.tabs.addTab(self.overview, "Overview")
         self.tabs.addTab(self.monitoring, "Monitoring")
         self.tabs.addTab(self.try_tab, "Try it")
         self.tabs.addTab(self.batch, "Batch")
         self.tabs.addTab(self.privacy, "Privacy and alerts")
+        self.tabs.addTab(self.versions, "Versions")
         self.tabs.currentChanged.connect(lambda _: self.refresh_now())
+        self.tabs.currentChanged.connect(lambda _: self.tabs.currentWidget() is self.versions
+                                         and self.versions.refresh())
         layout = QVBoxLayout(self)
         layout.addWidget(heading(model, 1.4))
         layout.addWidget(self.alert)

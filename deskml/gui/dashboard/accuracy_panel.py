@@ -10,13 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtGui import QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
-                               QTableView, QVBoxLayout)
+from PySide6.QtWidgets import QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from .. import workers
 from ..widgets.chart_image import ChartImage
 from ..widgets.message import MessageBanner
+from ..widgets.tables import text_row, text_table
 from .page import RefreshedWhileShown, summary_label
 
 if TYPE_CHECKING:
@@ -56,24 +55,9 @@ class AccuracyPanel(RefreshedWhileShown):
         self.groups_verdict = QLabel("Pick an input or a pass-through field (a store, an age band) to see whether "
                                      "the model serves its groups alike.")
         self.groups_verdict.setWordWrap(True)
-        self.groups_model = QStandardItemModel(0, 5)
-        self.groups_model.setHorizontalHeaderLabels(["Group", "Right", "95% interval", "Outcomes", "Predicts"])
-        self.groups_table = QTableView()
-        self.groups_table.setModel(self.groups_model)
-        self.groups_table.verticalHeader().setVisible(False)
-        self.groups_table.horizontalHeader().setStretchLastSection(True)
-        for column, width in enumerate((70, 50, 90, 62)):
-            self.groups_table.horizontalHeader().resizeSection(column, width)
-        self.model = QStandardItemModel(0, 4)
-        self.model.setHorizontalHeaderLabels(["Figure", "Value", "95% interval", "Out of"])
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.verticalHeader().setVisible(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.Interactive)
-        header.setStretchLastSection(True)
-        for column, width in enumerate((270, 80, 110)):
-            header.resizeSection(column, width)
+        self.groups_model, self.groups_table = text_table(["Group", "Right", "95% interval", "Outcomes", "Predicts"],
+                                                          widths=(70, 50, 90, 62))
+        self.model, self.table = text_table(["Figure", "Value", "95% interval", "Out of"], widths=(270, 80, 110))
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
         top.addWidget(self.add_button)
@@ -183,16 +167,10 @@ class AccuracyPanel(RefreshedWhileShown):
             else:
                 right, interval = (f"off by {g.mae:.3g}" if g.mae is not None else ""), ""
             shares = ", ".join(f"{c} {v:.0%}" for c, v in g.shares.items())
-            items = [QStandardItem(t) for t in (g.name, right, interval, str(g.n), shares)]
-            for item in items:
-                item.setEditable(False)
-            self.groups_model.appendRow(items)
+            self.groups_model.appendRow(text_row((g.name, right, interval, str(g.n), shares)))
 
     def _row(self, cells):
-        items = [QStandardItem(text) for text in cells]
-        for item in items:
-            item.setEditable(False)
-        self.model.appendRow(items)
+        self.model.appendRow(text_row(cells))
 
     def add_outcomes(self, name=None):
         from ...core.monitoring import live, outcomes

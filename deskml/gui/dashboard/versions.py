@@ -1,0 +1,173 @@
+"""The Versions tab: every version of the model (when it was made, from which file, with
+which libraries and reference data, the user's notes), which one is live, two versions
+compared side by side (``core.experiments.compare``, in a worker: it asks both versions to
+answer the reference data), and the audit log."""
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
+                               QPlainTextEdit, QPushButton, QSplitter, QVBoxLayout, QWidget)
+
+from ...core.experiments.catalogue import catalogue
+from .. import workers
+from ..widgets.message import MessageBanner
+from ..widgets.tables import text_row, text_table
+
+if TYPE_CHECKING:
+    from . import ModelDashboard
+
+COLUMNS = ["Version", "Made", "File", "SHA-256", "scikit-learn", "Python", "Runs as", "Reference data", "Notes"]
+ACTIONS = {"deploy": "made", "promote": "promoted", "rollback": "rolled back", "ab-start": "A/B test started",
+           "ab-stop": "A/B test stopped", "shadow-start": "shadow test started", "shadow-stop": "shadow test stopped"}
+
+
+class VersionsTab(QWidget):
+    def __init__(self, dash: ModelDashboard):
+        super().__init__()
+        self.dash = dash
+        self.message = MessageBanner()
+        self.message.hide()
+        self.live_label = QLabel("")
+        self.live_label.setWordWrap(True)
+        self.model, self.table = text_table(COLUMNS, QHeaderView.ResizeToContents, wrap=False)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._show_notes())
+        self.notes = QPlainTextEdit()
+        self.notes.setPlaceholderText("Notes on this version: what changed, what it was trained on, who asked for it…")
+        self.notes.setMaximumHeight(70)
+        self.save_notes = QPushButton("Save notes")
+        self.save_notes.clicked.connect(self.store_notes)
+        notes_row = QHBoxLayout()
+        notes_row.addWidget(self.notes, 1)
+        notes_row.addWidget(self.save_notes)
+
+        self.a_box, self.b_box = QComboBox(), QComboBox()
+        self.compare_button = QPushButton("Compare")
+        self.compare_button.clicked.connect(self.compare)
+        self.comparison = QLabel("Choose two versions to see what changed between them and whether they answer "
+                                 "alike.")
+        self.comparison.setWordWrap(True)
+        self.comparison.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        compare_box = QGroupBox("Compare two versions")
+        pick = QHBoxLayout()
+        pick.addWidget(QLabel("Version"))
+        pick.addWidget(self.a_box)
+        pick.addWidget(QLabel("with version"))
+        pick.addWidget(self.b_box)
+        pick.addWidget(self.compare_button)
+        pick.addStretch(1)
+        compare_layout = QVBoxLayout(compare_box)
+        compare_layout.addLayout(pick)
+        compare_layout.addWidget(self.comparison, 1)
+
+        self.history, self.history_table = text_table(["When", "What", "Who", "Details"],
+                                                      QHeaderView.ResizeToContents, wrap=False)
+        history_box = QGroupBox("Audit log")
+        QVBoxLayout(history_box).addWidget(self.history_table)
+
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.live_label)
+        top_layout.addWidget(self.table, 1)
+        top_layout.addLayout(notes_row)
+        bottom = QSplitter()
+        bottom.addWidget(compare_box)
+        bottom.addWidget(history_box)
+        bottom.setSizes([500, 500])
+        split = QSplitter(Qt.Vertical)
+        split.addWidget(top)
+        split.addWidget(bottom)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.message)
+        layout.addWidget(split, 1)
+        self._rows = []
+        self._worker = None
+        self.compared = 0
+        self.refresh()
+
+    def refresh(self) -> None:
+        registry, model = self.dash.registry, self.dash.model
+        selected = self._selected()
+        self._rows = catalogue(registry, model)
+        self.model.removeRows(0, self.model.rowCount())
+        for row in self._rows:
+            self.model.appendRow(text_row([f"{row.version}  ● live" if row.live else row.version, row.made, row.file,
+                                         row.sha256[:12] + "…", row.sklearn, row.python, row.runs_as,
+                                         row.reference or "none", row.notes.replace("\n", " ")], bold=row.live,
+                                           tooltips=True))
+        live = next((r for r in self._rows if r.live), None)
+        self.live_label.setText(f"Version {live.version} is live: it answers at the model's address." if live else
+                                "No version is live: start the model on the Overview tab.")
+        versions = [r.version for r in self._rows]
+        for box, default in ((self.a_box, 1), (self.b_box, 0)):
+            current = box.currentText()
+            box.clear()
+            box.addItems(versions)
+            if current in versions:
+                box.setCurrentText(current)
+            elif len(versions) > default:
+                box.setCurrentIndex(default)
+        self._select(selected or (versions[0] if versions else None))
+        self.history.removeRows(0, self.history.rowCount())
+        for e in reversed(registry.history(model)):
+            what = ACTIONS.get(e["action"], e["action"]) + (f" version {e['version']}" if e.get("version") else "")
+            if e.get("previous"):
+                what += f" (was {e['previous']})"
+            self.history.appendRow(text_row([time.strftime("%Y-%m-%d %H:%M", time.localtime(e["at"])), what,
+                                             e.get("user") or "(before the audit log)", e.get("detail") or ""],
+                                            tooltips=True))
+
+    def _selected(self) -> str | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self._rows[rows[0].row()].version if rows and rows[0].row() < len(self._rows) else None
+
+    def _select(self, version: str | None) -> None:
+        for i, row in enumerate(self._rows):
+            if row.version == version:
+                self.table.selectRow(i)
+                return
+
+    def _show_notes(self) -> None:
+        version = self._selected()
+        row = next((r for r in self._rows if r.version == version), None)
+        self.notes.setPlainText(row.notes if row else "")
+        self.save_notes.setEnabled(row is not None)
+
+    def store_notes(self) -> None:
+        version = self._selected()
+        if version is None:
+            return
+        self.dash.registry.set_notes(self.dash.model, version, self.notes.toPlainText().strip())
+        self.refresh()
+
+    def compare(self) -> None:
+        a, b = self.a_box.currentText(), self.b_box.currentText()
+        if not a or not b or a == b or self._worker is not None:
+            if a == b:
+                self.comparison.setText("Choose two different versions.")
+            return
+        from ...core.experiments.compare import compare
+
+        self.compare_button.setEnabled(False)
+        self.comparison.setText(f"Comparing version {a} with version {b}: each answers the reference data…")
+        self._worker = workers.start(compare, self.dash.settings, self.dash.registry, self.dash.model, a, b,
+                                     on_done=self._show_comparison, on_error=self.message.show_error,
+                                     on_finished=self._compared)
+
+    def _compared(self) -> None:
+        self._worker = None
+        self.compare_button.setEnabled(True)
+
+    def _show_comparison(self, result) -> None:
+        lines = [f"• {line}" for line in result.words]
+        if result.agreement and result.agreement["biggest"]:
+            lines.append("• Where they differ most: " + "; ".join(
+                f"row {d['row'] + 1}: {result.a} says {d['a']}, {result.b} says {d['b']}"
+                for d in result.agreement["biggest"][:3]) + ".")
+        self.comparison.setText("\n".join(lines))
+        self.compared += 1
