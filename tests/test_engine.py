@@ -140,6 +140,8 @@ def test_an_engine_that_cannot_start_the_container_is_a_clear_message(tmp_path, 
     removed = []
 
     class Stale:
+        labels = {"io.deskml.model.name": "x"}
+
         def remove(self, force):
             removed.append(force)
 

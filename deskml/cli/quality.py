@@ -138,7 +138,7 @@ def _estimate(settings, registry, model: str, store):
     """The estimate before outcomes, for a classifier (None for a model of numbers)."""
     from ..core.quality.view import estimate_for_model
 
-    version = registry.get(model, registry.desired_version(model))
+    version = registry.get(model, registry.live_version(model))
     if (version.info or {}).get("task") != "classification":
         return None
     return estimate_for_model(settings, registry, model, store)

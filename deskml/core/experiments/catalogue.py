@@ -23,15 +23,9 @@ class VersionRow:
     live: bool              # the version the user wants running (the one that answers)
 
 
-def live_version(registry, model: str) -> str | None:
-    """The version that answers: the one the user started (and wants running), else None."""
-    desired, _ = registry.desired(model)
-    return registry.desired_version(model) if desired == "running" else None
-
-
 def catalogue(registry, model: str) -> list[VersionRow]:
     """The model's versions, newest first."""
-    live = live_version(registry, model)
+    live = registry.live_version(model)
     rows = []
     for v in reversed(registry.versions(model)):
         info = v.info or {}

@@ -206,7 +206,7 @@ def accuracy_for_model(settings, registry, model: str, chart: tuple | None = Non
     from . import calibration, groups
     from .accuracy import accuracy_report
 
-    version = registry.get(model, registry.desired_version(model))
+    version = registry.get(model, registry.live_version(model))
     live.refresh(settings, model)
     store = live.store(model)
     report = accuracy_report(store)
@@ -252,7 +252,7 @@ def estimate_for_model(settings, registry, model: str, store=None, now: float | 
     from .estimate import EstimateView, estimate_view
     from .reference_scores import reference_scores
 
-    version = registry.get(model, registry.desired_version(model))
+    version = registry.get(model, registry.live_version(model))  # the live one, else the newest
     try:
         scores = reference_scores(settings, registry, model, version.version)
         return estimate_view(scores, store if store is not None else live.store(model), version.version, now)

@@ -137,6 +137,12 @@ class Registry:
             row = db.execute("SELECT desired_version FROM models WHERE name = ?", (model,)).fetchone()
         return row["desired_version"] if row else None
 
+    def live_version(self, model: str) -> str | None:
+        """The version that answers: the one the user started and wants running, else None
+        (``get(model, None)`` is then the newest)."""
+        desired, _ = self.desired(model)
+        return self.desired_version(model) if desired == "running" else None
+
     def desired(self, model: str) -> tuple[str, float | None]:
         with closing(self._connect()) as db:
             row = db.execute("SELECT desired, desired_at FROM models WHERE name = ?", (model,)).fetchone()
