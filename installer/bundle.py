@@ -31,7 +31,7 @@ def submodules(package: str) -> list[str]:
     root = Path(importlib.util.find_spec(package).origin).parent
     names = []
     for path in root.rglob("*"):
-        if path.suffix not in (".py", ".so") or path.name.startswith("__main__"):
+        if path.suffix not in (".py", ".so", ".pyd") or path.name.startswith("__main__"):
             continue
         parts = list(path.relative_to(root).with_suffix("").parts)
         parts[-1] = parts[-1].split(".")[0]  # _foo.cpython-311-x86_64-linux-gnu -> _foo

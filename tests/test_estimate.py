@@ -135,7 +135,7 @@ def test_the_estimate_from_the_versions_own_answers_on_its_reference(local_versi
     assert view.by_day[-1]["n"] == 60 and "An estimate, not a measurement" in view.summary
     assert view.check["realised"].n == 40
     assert view.check["realised"].value == pytest.approx(np.mean(np.array(truth[:40]) == preds[:40]))
-    assert estimate.cached_estimator(scores)[0].reference.n == len(data)
+    assert estimate.cached_estimator(scores, NAME, version)[0].reference.n == len(data)
 
     proc = run_cli("accuracy", NAME, "--json")
     assert proc.returncode == 0, proc.stderr
@@ -158,6 +158,26 @@ def test_no_estimate_says_why(tmp_path, demo, monkeypatch):
     assert view.week is None and "no column of real outcomes" in view.problem
     assert run_cli("build", demo.model, "--name", name).returncode == 0
     assert "has no reference data" in estimate_for_model(load_settings()[0], Registry(), name).problem
+    no_age = tmp_path / "without age.csv"
+    pd.read_csv(demo.reference).drop(columns="age").to_csv(no_age, index=False)
+    assert run_cli("build", demo.model, "--name", name, "--reference", no_age).returncode == 0
+    assert "has no column 'age'" in estimate_for_model(load_settings()[0], Registry(), name).problem
+
+
+def test_each_version_keeps_its_own_link(demo):
+    from deskml.core.quality import estimate
+    from deskml.core.quality.reference_scores import ReferenceScores
+
+    rng = np.random.default_rng(3)
+    conf = rng.uniform(0.5, 1, 300)
+    preds = ["yes"] * 300
+    proba = [[1 - c, c] for c in conf]
+    sure = ReferenceScores("f" * 64, "comes_back", ["no", "yes"], preds, proba, ["yes"] * 300)
+    unsure = ReferenceScores("f" * 64, "comes_back", ["no", "yes"], preds, proba, ["yes"] * 150 + ["no"] * 150)
+    one, _ = estimate.cached_estimator(sure, "shop", "1")
+    two, _ = estimate.cached_estimator(unsure, "shop", "2")  # the same reference file, another version
+    assert one.reference.value == 1.0 and two.reference.value == 0.5
+    assert estimate.cached_estimator(sure, "shop", "1")[0] is one
 
 
 def test_a_model_that_cannot_answer_is_said_and_not_asked_again(tmp_path, demo, monkeypatch):

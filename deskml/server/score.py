@@ -39,24 +39,47 @@ def score(service, rows):
         chunk = rows[start:start + CHUNK]
         try:
             p, pr = _one_chunk(service, chunk)
-        except ClientError:  # a bad row somewhere: row by row, to keep the good ones
-            p, pr = [], []
-            for i, row in enumerate(chunk):
-                try:
-                    one, one_proba = _one_chunk(service, [row])
-                except ClientError as exc:
-                    refused.append({"row": start + i, "message": exc.message})
-                    p.append(None)
-                    pr.append(None)
-                    continue
-                p.append(one[0])
-                pr.append(one_proba[0] if one_proba is not None else None)
+        except ClientError:  # a bad row somewhere: keep the good ones, predicted together
+            p, pr = _around_bad_rows(service, chunk, start, refused)
         preds.extend(p)
         probas.extend(pr if pr is not None else [None] * len(p))
     labels = service.labels if service.classes is not None else None
     has_proba = any(x is not None for x in probas)
     return {"classes": labels, "predictions": preds, "probabilities": probas if has_proba else None,
             "refused": refused}
+
+
+def _around_bad_rows(service, chunk, start, refused):
+    """Check each row on its own (no model call), then predict the good ones in one batch;
+    only if the model itself fails on that batch is each row predicted alone."""
+    good = []
+    for i, row in enumerate(chunk):
+        try:
+            _columns(service, [row])
+            good.append(i)
+        except ClientError as exc:
+            refused.append({"row": start + i, "message": exc.message})
+    p, pr = [None] * len(chunk), [None] * len(chunk)
+    if not good:
+        return p, pr
+    try:
+        batch, batch_proba = _one_chunk(service, [chunk[i] for i in good])
+        for k, i in enumerate(good):
+            p[i] = batch[k]
+            pr[i] = batch_proba[k] if batch_proba is not None else None
+        return p, pr
+    except Exception:  # the model failed on the batch: row by row, to keep what it can answer
+        pass
+    for i in good:
+        try:
+            one, one_proba = _one_chunk(service, [chunk[i]])
+        except Exception as exc:
+            refused.append({"row": start + i, "message": f"the model failed: {type(exc).__name__}: {exc}"[:300]})
+            continue
+        p[i] = one[0]
+        pr[i] = one_proba[0] if one_proba is not None else None
+    refused.sort(key=lambda r: r["row"])
+    return p, pr
 
 
 def main(service, path, out=None):

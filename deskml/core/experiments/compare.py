@@ -116,6 +116,10 @@ def agreement(settings, registry, model: str, va, vb) -> dict:
 def _agreement(ans_a: dict, ans_b: dict, task: str | None) -> dict:
     pa, pb = ans_a["predictions"], ans_b["predictions"]
     rows = [i for i, (x, y) in enumerate(zip(pa, pb)) if x is not None and y is not None]
+    if any(isinstance(pa[i], list) or isinstance(pb[i], list) for i in rows):  # several outputs per row
+        agree = sum(1 for i in rows if pa[i] == pb[i])
+        biggest = [{"row": i, "a": pa[i], "b": pb[i], "difference": None} for i in rows if pa[i] != pb[i]][:SHOWN]
+        return {"rows": len(rows), "same": agree, "share": agree / len(rows) if rows else None, "biggest": biggest}
     if task == "regression":
         def same(x, y):
             return math.isclose(float(x), float(y), rel_tol=1e-6, abs_tol=1e-9)
@@ -166,6 +170,11 @@ def compare(settings, registry, model: str, a: str, b: str, store=None, now: flo
             out.agreement = agreement(settings, registry, model, va, vb)
         except DeskMLError as err:
             out.agreement_problem = " ".join(x for x in (err.headline, err.what_to_do) if x)
+        except Exception:  # a bug here must not take the rest of the comparison away
+            import logging
+
+            logging.getLogger(__name__).exception("comparing the answers of two versions failed")
+            out.agreement_problem = "Their answers could not be compared (a problem in DeskML, written to its log)."
     out.words = _words(out, main)
     return out
 

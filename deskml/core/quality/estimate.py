@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
+from collections import OrderedDict
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -121,16 +123,25 @@ def estimator_of(scores) -> tuple[Estimator | None, str]:
     return Estimator(conf, correct), ""
 
 
-_estimators: dict = {}
+_estimators: OrderedDict = OrderedDict()
+_lock = threading.Lock()
+KEPT = 8   # estimators kept: a few models' live versions
 
 
-def cached_estimator(scores) -> tuple[Estimator | None, str]:
-    """estimator_of, kept per reference file (the bootstrap refits take a moment)."""
-    key = (scores.reference_sha256, scores.target, len(scores.predictions))
-    if key not in _estimators:
-        _estimators.clear()
-        _estimators[key] = estimator_of(scores)
-    return _estimators[key]
+def cached_estimator(scores, model: str, version: str) -> tuple[Estimator | None, str]:
+    """estimator_of, kept per version and reference file (the bootstrap refits take a
+    moment; the app's page and the alert rules ask from different threads)."""
+    key = (model, version, scores.reference_sha256, scores.target)
+    with _lock:
+        if key in _estimators:
+            _estimators.move_to_end(key)
+            return _estimators[key]
+    found = estimator_of(scores)
+    with _lock:
+        _estimators[key] = found
+        while len(_estimators) > KEPT:
+            _estimators.popitem(last=False)
+    return found
 
 
 def journal_confidences(store, version: str, since: float, until: float) -> tuple[np.ndarray, np.ndarray]:
@@ -184,11 +195,11 @@ class EstimateView:
         return _plain(asdict(self))
 
 
-def estimate_view(scores, store, version: str, now: float | None = None, days: int = 14) -> EstimateView:
+def estimate_view(scores, store, model: str, version: str, now: float | None = None, days: int = 14) -> EstimateView:
     """The estimate for a version's predictions: the last 7 days, each of the last ``days``
     days, and the check against outcomes."""
     view = EstimateView(version=version, target=scores.target)
-    estimator, why = cached_estimator(scores)
+    estimator, why = cached_estimator(scores, model, version)
     if estimator is None:
         view.problem = f"No estimate: {why}."
         view.summary = view.problem

@@ -16,7 +16,7 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..errors import DeskMLError, UsageError
+from ..errors import NotFound, ServiceUnhealthy, UsageError
 from ..paths import version_folder
 from .accuracy import label
 
@@ -97,7 +97,8 @@ def reference_scores(settings, registry, model: str, version: str | None = None)
                          "estimated before outcomes arrive.", "Its accuracy shows once outcomes come in.")
     if not v.reference or not Path(v.reference).is_file():
         raise UsageError("This version has no reference data, so there is nothing to learn its confidence from.",
-                         "Package the model again with its training data (with the real outcomes in a column).")
+                         "Package the model again with data it did not learn from (a held-out test set), with the "
+                         "real outcomes in a column.")
     kept = cached(model, v.version, v.reference)
     if kept is not None:
         return kept
@@ -107,6 +108,7 @@ def reference_scores(settings, registry, model: str, version: str | None = None)
     if target is None:
         raise UsageError(f"No estimate: {why}.",
                          "Package the model again with reference data that has the real outcome in a column.")
+    frame = _with_inputs(frame, inputs, target, (v.info or {}).get("positional"))
     frame = frame[frame[target].notna()]
     labelled = len(frame)
     if labelled > MAX_ROWS:
@@ -117,7 +119,7 @@ def reference_scores(settings, registry, model: str, version: str | None = None)
         raise failed
     try:
         answers = services.score(settings, registry, model, v.version, rows_for_service(frame, inputs, (v.info or {})))
-    except DeskMLError as err:
+    except (ServiceUnhealthy, NotFound) as err:  # the model cannot answer (not a passing engine hiccup)
         _failures[(model, v.version, sha)] = err
         raise
     classes = [label(c) for c in (answers.get("classes") or outputs["classes"])]
@@ -128,6 +130,21 @@ def reference_scores(settings, registry, model: str, version: str | None = None)
         refused=len(answers.get("refused") or []), sampled_from=labelled if labelled > MAX_ROWS else 0)
     (version_folder(model, v.version) / SCORES_FILE).write_text(json.dumps(asdict(scores)))
     return scores
+
+
+def _with_inputs(frame, inputs: list[dict], target: str, positional: bool):
+    """The reference data with a column for each input, or a UsageError naming the one missing.
+    A model without input names (x0, x1, …) takes the columns besides the outcome, in order."""
+    names = [i["name"] for i in inputs]
+    missing = [n for n in names if n not in frame.columns]
+    others = [c for c in frame.columns if c != target]
+    if missing and positional and len(others) == len(names):
+        return frame.rename(columns=dict(zip(others, names)))
+    if missing:
+        raise UsageError(f"The reference data has no column '{missing[0]}', one of the model's inputs.",
+                         "Package the model again with reference data that has every input: "
+                         + ", ".join(names[:12]) + (" …" if len(names) > 12 else "") + ".")
+    return frame
 
 
 def rows_for_service(frame, inputs: list[dict], info: dict) -> list:

@@ -102,7 +102,8 @@ def _accuracy_drop(s: Situation, p: dict) -> Finding | None:
                            f"the last 7 days ({own.n} outcomes), {reference.value:.0%} on its reference data "
                            f"({reference.n} rows).",
                            "Look at Monitoring › Inputs for what changed; the model may need retraining on recent "
-                           "data.", WARNING)
+                           "data. (If the reference data is the data it learned from, it is right more often there "
+                           "than anywhere: give held-out data as reference for a fair comparison.)", WARNING)
     before = _every(("before", str(s.store.path)),
                     lambda: accuracy_report(s.store, since=s.now - 5 * WEEK, until=s.now - WEEK))
     old = before.figures.get("accuracy")
@@ -134,11 +135,13 @@ def _reference_accuracy(s: Situation):
 
     if not s.version or not s.reference:
         return None
-    scores = cached(s.model, s.version, s.reference)
-    if scores is None:
-        return None
-    estimator, _ = cached_estimator(scores)
-    return estimator.reference if estimator is not None and estimator.reference.enough else None
+    def look():
+        scores = cached(s.model, s.version, s.reference)
+        if scores is None:
+            return None
+        estimator, _ = cached_estimator(scores, s.model, s.version)
+        return estimator.reference if estimator is not None and estimator.reference.enough else None
+    return _every(("reference accuracy", s.model, s.version, s.reference), look)
 
 
 def _group_gap(s: Situation, p: dict) -> Finding | None:

@@ -255,7 +255,7 @@ def estimate_for_model(settings, registry, model: str, store=None, now: float | 
     version = registry.get(model, registry.live_version(model))  # the live one, else the newest
     try:
         scores = reference_scores(settings, registry, model, version.version)
-        return estimate_view(scores, store if store is not None else live.store(model), version.version, now)
+        return estimate_view(scores, store if store is not None else live.store(model), model, version.version, now)
     except DeskMLError as err:
         words = " ".join(x for x in (err.headline, err.what_to_do) if x)
     except Exception:  # a bug here must not take the measured accuracy off the page

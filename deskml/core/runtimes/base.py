@@ -134,21 +134,9 @@ _STAGES = {
 }
 
 
-def scores_from(model: str, log: str) -> dict:
-    """The answers a ``--score`` run printed (``contract.SCORES_MARK``), or why it failed."""
-    import json
-
-    from ...server.contract import SCORES_MARK
-
-    for line in log.splitlines():
-        if line.startswith(SCORES_MARK):
-            return json.loads(line[len(SCORES_MARK):])
-    raise start_failure(model, log)
-
-
-def start_failure(model: str, log: str) -> ServiceUnhealthy:
-    """Why a service did not start, in plain words, from the line it writes to its log
-    (``contract.START_FAILED``); the log itself goes to the details."""
+def _failure_reason(log: str) -> tuple[dict | None, str]:
+    """(the reason the serving app wrote on its ``contract.START_FAILED`` line, or None; the
+    log's last lines, for the details)."""
     import json
 
     reason = None
@@ -160,7 +148,34 @@ def start_failure(model: str, log: str) -> ServiceUnhealthy:
             except ValueError:
                 pass
             break
-    tail = "\n".join(log.splitlines()[-60:])
+    return reason, "\n".join(log.splitlines()[-60:])
+
+
+def scores_from(model: str, log: str) -> dict:
+    """The answers a ``--score`` run printed (``contract.SCORES_MARK``), or ServiceUnhealthy
+    saying why the model could not answer (its reason, from ``contract.START_FAILED``)."""
+    import json
+
+    from ...server.contract import SCORES_MARK
+
+    for line in log.splitlines():
+        if line.startswith(SCORES_MARK):
+            return json.loads(line[len(SCORES_MARK):])
+    reason, tail = _failure_reason(log)
+    if reason is None:
+        why = "it stopped without an answer"
+    else:
+        message = str(reason.get("message") or "").strip().rstrip(".")
+        why = f"{_STAGES.get(reason.get('stage'), 'it failed')} ({reason.get('type')}: {message})"
+    raise ServiceUnhealthy(f"{model} could not answer its reference data: {why}.",
+                           "Look at the details; the reference data may not suit the model (other columns, other "
+                           "kinds of values), or the model may need more memory.", details=tail)
+
+
+def start_failure(model: str, log: str) -> ServiceUnhealthy:
+    """Why a service did not start, in plain words, from the line it writes to its log
+    (``contract.START_FAILED``); the log itself goes to the details."""
+    reason, tail = _failure_reason(log)
     if reason is None:
         return ServiceUnhealthy(
             f"{model} did not start: its service stopped before it was ready, so DeskML stopped it.",

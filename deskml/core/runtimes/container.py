@@ -184,45 +184,90 @@ def run(client, registry: Registry, model: str, version: str | None = None, port
     return status_of(container, note=note)
 
 
+SCORE_DIR = "/tmp/deskml-score"
+SCORE_PACKAGE = "deskml_score_server"
+
+
 def score(client, registry: Registry, model: str, version: str, rows: list, timeout: float = 600.0) -> dict:
     """The version's answers for rows that are not traffic, from its own image
-    (``server/score.py``): a one-off container with no network, the rows copied in, no
-    port and no journal. Raises ServiceUnhealthy with the reason when the model cannot answer."""
-    import io
+    (``server/score.py``): a one-off container with no network, no port and no journal.
+    This DeskML's serving app is copied in with the rows and run on the image's Python and
+    libraries, so images made before ``--score`` existed answer too. Raises
+    ServiceUnhealthy with the reason when the model cannot answer."""
     import json
-    import tarfile
 
     from docker.errors import DockerException, ImageNotFound
-    from requests.exceptions import RequestException
+    from requests.exceptions import ReadTimeout, RequestException
+
+    from ..packaging.image import _server_source
 
     v = registry.get(model, version)
     try:
-        command = list(client.images.get(v.tag).attrs["Config"]["Cmd"]) + ["--score", "/tmp/deskml-rows.json"]
+        cmd = list(client.images.get(v.tag).attrs["Config"]["Cmd"] or [])
     except ImageNotFound:
         raise NotFound(f"The image of {model} version {v.version} is no longer in the container engine.",
                        "Package the model again to make it.") from None
-    data = json.dumps({"rows": rows}).encode()
-    archive = io.BytesIO()
-    with tarfile.open(fileobj=archive, mode="w") as tar:
-        member = tarfile.TarInfo("deskml-rows.json")
-        member.size, member.mode = len(data), 0o644
-        tar.addfile(member, io.BytesIO(data))
+    if "-m" not in cmd:
+        raise ServiceUnhealthy(f"The image of {model} version {v.version} was not made by DeskML's packaging.",
+                               "Package the model again to make it.")
+    args = cmd[cmd.index("-m") + 2:]  # after "-m deskml_server": the model file, its name, version, code
+    command = [cmd[0], "-m", SCORE_PACKAGE, *args, "--score", f"{SCORE_DIR}/rows.json"]
+    files = {f"{SCORE_PACKAGE}/{p.name}": p.read_bytes() for p in sorted(_server_source().glob("*.py"))}
+    files["rows.json"] = json.dumps({"rows": rows}).encode()
+    _remove_score_boxes(client, model)  # left by a DeskML that was closed while one ran
     box = None
     try:
         box = client.containers.create(v.tag, command=command, network_mode="none",
+                                       environment={"PYTHONPATH": SCORE_DIR, "PYTHONDONTWRITEBYTECODE": "1"},
                                        labels={contract.LABEL_ROLE: "score"})
-        box.put_archive("/tmp", archive.getvalue())
+        box.put_archive("/tmp", _tar("deskml-score", files))
         box.start()
         box.wait(timeout=timeout)
         log = box.logs(stdout=True, stderr=True).decode("utf-8", "replace")
-    except (DockerException, RequestException) as exc:  # the engine failed, or the model took too long
+    except ReadTimeout:
+        raise ServiceUnhealthy(f"{model} took more than {timeout:.0f} s to answer its reference data.",
+                               "Give it a smaller reference file, then look again.") from None
+    except (DockerException, RequestException) as exc:  # the engine failed
         raise EngineUnavailable(f"The container engine could not run {model} on its reference data.",
                                 "Check that the engine works (deskml engine), then look again.",
                                 details=str(exc)) from None
     finally:
         if box is not None:
-            box.remove(force=True)
+            try:
+                box.remove(force=True)
+            except (DockerException, RequestException):
+                pass  # the next score removes it (_remove_score_boxes)
     return scores_from(model, log)
+
+
+def _remove_score_boxes(client, model: str) -> None:
+    from docker.errors import DockerException
+
+    for box in client.containers.list(all=True, filters={"label": [f"{contract.LABEL_ROLE}=score",
+                                                                    f"{LABEL}={model}"]}):
+        try:
+            box.remove(force=True)
+        except DockerException:
+            pass
+
+
+def _tar(folder: str, files: dict) -> bytes:
+    """A tar archive of ``files`` ({path: bytes}) under ``folder``, readable by any user."""
+    import io
+    import tarfile
+
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        dirs = {folder} | {f"{folder}/{name.rpartition('/')[0]}" for name in files if "/" in name}
+        for d in sorted(dirs):
+            entry = tarfile.TarInfo(d)
+            entry.type, entry.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(entry)
+        for name, data in files.items():
+            entry = tarfile.TarInfo(f"{folder}/{name}")
+            entry.size, entry.mode = len(data), 0o644
+            tar.addfile(entry, io.BytesIO(data))
+    return out.getvalue()
 
 
 def status_of(container, note: str = "") -> Running:

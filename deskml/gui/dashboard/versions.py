@@ -156,8 +156,12 @@ class VersionsTab(QWidget):
         self.compare_button.setEnabled(False)
         self.comparison.setText(f"Comparing version {a} with version {b}: each answers the reference data…")
         self._worker = workers.start(compare, self.dash.settings, self.dash.registry, self.dash.model, a, b,
-                                     on_done=self._show_comparison, on_error=self.message.show_error,
+                                     on_done=self._show_comparison, on_error=self._compare_failed,
                                      on_finished=self._compared)
+
+    def _compare_failed(self, error) -> None:
+        self.comparison.setText("The comparison could not be made: see the message above.")
+        self.message.show_error(error)
 
     def _compared(self) -> None:
         self._worker = None
