@@ -107,7 +107,8 @@ class App:
         """A refused prediction request goes into the journal too, with its status and reason."""
         if self.journaling and req.path in PREDICT_PATHS:
             line = self.journal.refused(time.time(), source_of(req, PREDICT_PATHS[req.path]),
-                                        (time.perf_counter() - req.t0) * 1000, status, message, input_name, row)
+                                        (time.perf_counter() - req.t0) * 1000, status, message, input_name, row,
+                                        req.headers.get(b"x-deskml-variant"))
             self.journal.write(line, 1)
 
     async def handle_stream(self, req):
@@ -192,6 +193,9 @@ class App:
                                                         bools_possible=b"true" in body or b"false" in body)
         n = len(next(iter(cols.values()))) if cols else 0
         extra = passthrough(doc, n) if len(doc) > 1 else None
+        variant = req.headers.get(b"x-deskml-variant")
+        if variant is not None:  # behind DeskML's front door, in an A/B or shadow test
+            extra = variant_of(extra, variant, req.headers.get(b"x-deskml-request"))
         service, journal, journaling = self.service, self.journal, self.journaling
         source = source_of(req, "api")
 
@@ -251,6 +255,16 @@ def passthrough(doc, n):
             raise ClientError(422, '"fields" must be an object of plain values, like {"store": "Leeds"}')
         extra["fields"] = [fields] * n
     return extra or None
+
+
+def variant_of(extra, variant, pair):
+    """The pass-through fields plus the test's variant ("a"/"b" in a split, "live"/"shadow"
+    in a shadow test) and, in a shadow test, the id pairing the two answers to one request."""
+    extra = dict(extra or {})
+    extra["var"] = variant.decode("latin-1")[:16]
+    if pair:
+        extra["pair"] = pair.decode("latin-1")[:32]
+    return extra
 
 
 def outcome_rows(body):

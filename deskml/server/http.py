@@ -170,7 +170,36 @@ class BodyStream:
         return data
 
 
-class Connection(asyncio.Protocol):
+class Plumbing:
+    """What a client's connection does with its transport: the service's and the front door's
+    (``router.py``). Needs ``transport``, ``closed``, ``reading_paused``, and the request
+    being parsed (``current``), answered (``active``) and waiting (``queue``)."""
+
+    def write(self, data):
+        if not self.closed:
+            self.transport.write(data)
+
+    def pause_reading(self):
+        if not self.reading_paused and not self.closed:
+            self.reading_paused = True
+            self.transport.pause_reading()
+
+    def resume_reading(self):
+        if self.reading_paused and not self.closed:
+            self.reading_paused = False
+            self.transport.resume_reading()
+
+    def close(self):
+        if not self.closed:
+            self.closed = True
+            self.transport.close()
+
+    def close_if_idle(self):
+        if self.active is None and self.current is None and not self.queue:
+            self.close()
+
+
+class Connection(Plumbing, asyncio.Protocol):
     def __init__(self, server):
         self.server = server
         self.app = server.app
@@ -319,33 +348,10 @@ class Connection(asyncio.Protocol):
             self._arm_idle()
 
     # -- plumbing ---------------------------------------------------------------------
-    def write(self, data):
-        if not self.closed:
-            self.transport.write(data)
-
     async def drained(self):
         if self.writing_paused and not self.closed:
             self.write_waiter = asyncio.get_running_loop().create_future()
             await self.write_waiter
-
-    def pause_reading(self):
-        if not self.reading_paused and not self.closed:
-            self.reading_paused = True
-            self.transport.pause_reading()
-
-    def resume_reading(self):
-        if self.reading_paused and not self.closed:
-            self.reading_paused = False
-            self.transport.resume_reading()
-
-    def close(self):
-        if not self.closed:
-            self.closed = True
-            self.transport.close()
-
-    def close_if_idle(self):
-        if self.active is None and self.current is None and not self.queue:
-            self.close()
 
     def _arm_idle(self):
         if self.server.stopping:
@@ -400,12 +406,16 @@ class Server:
 
 def run(app, host, port, max_body):
     """Serve until SIGTERM/SIGINT, on uvloop when it is installed."""
-    server = Server(app, max_body)
+    return run_loop(Server(app, max_body).serve(host, port))
+
+
+def run_loop(coroutine):
+    """Run ``coroutine`` to its end, on uvloop when it is installed."""
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is in every image
-        return asyncio.run(server.serve(host, port))
+        return asyncio.run(coroutine)
     if hasattr(uvloop, "run"):
-        return uvloop.run(server.serve(host, port))
+        return uvloop.run(coroutine)
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())  # older uvloop (Python 3.9 images)
-    return asyncio.run(server.serve(host, port))
+    return asyncio.run(coroutine)

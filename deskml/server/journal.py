@@ -18,7 +18,10 @@ between host and service (``contract.JOURNAL_FORMAT``):
     answered together by one pass through the model may share one record: then ``t`` and
     ``ms`` are lists, one per request, and ``reqs`` lists each request's number of rows
     (serialising the batch once costs less than a record per request). Pass-through fields
-    given with the request (never to the model) come as ``keys`` and ``fields``, one per row
+    given with the request (never to the model) come as ``keys`` and ``fields``, one per row.
+    Behind the front door in a test (``router.py``), ``var`` is the variant ("a"/"b" in a
+    split, "live"/"shadow" in a shadow test) and ``pair`` the id both answers to one
+    request share in a shadow test
 ``{"k": "e", "inst", "seq", "n": 1, "t", "v", "src", "ms", "st", "msg", "input", "row"}``
     a refused request (a client's mistake, or the model failing)
 ``{"k": "o", "inst", "t", "rows": [{"id" or "key", "actual"}]}``
@@ -166,7 +169,7 @@ class Journal:
         else:
             rec["in"] = cols
 
-    def refused(self, t, source, ms, status, message, input_name=None, row=None):
+    def refused(self, t, source, ms, status, message, input_name=None, row=None, variant=None):
         t0 = time.perf_counter()
         first = self.take(1)
         if input_name is not None and input_name in self.masked:  # the message may quote the value
@@ -177,6 +180,8 @@ class Journal:
             rec["input"] = input_name
         if row is not None:
             rec["row"] = row
+        if variant:
+            rec["var"] = variant.decode("latin-1")[:16]
         line = dumps(rec) + b"\n"
         self.busy += time.perf_counter() - t0
         return line

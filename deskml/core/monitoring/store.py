@@ -137,7 +137,7 @@ class JournalStore:
             db.executescript(input_store.SCHEMA)
             outcomes.ensure(db)
             known = {r[1] for r in db.execute("PRAGMA table_info(predictions)")}
-            for column in ("key", "fields"):  # pass-through fields (a store made before them gets them)
+            for column in ("key", "fields", "variant", "pair"):  # later columns (an older store gets them)
                 if column not in known:
                     db.execute(f"ALTER TABLE predictions ADD COLUMN {column} TEXT")
             db.execute("CREATE INDEX IF NOT EXISTS predictions_key ON predictions (key) WHERE key IS NOT NULL")
@@ -220,6 +220,7 @@ class JournalStore:
         instances = {}
         rows = []
         passed = []     # (key, fields, inst, seq) of rows that came with pass-through fields
+        tested = []     # (variant, pair, inst, seq) of rows answered in an A/B or shadow test
         answers = []    # outcome rows, in their order
         aggregates = _Aggregates()
         pieces = input_store.Pieces()
@@ -241,14 +242,19 @@ class JournalStore:
             if kind == "p":
                 new = _prediction_rows(rec, iid, names, masked)
                 rows.extend(new)
-                if rec.get("in"):
+                variant = rec.get("var")
+                shadow = variant == "shadow"  # a copy of live traffic: not traffic, nor its inputs
+                if variant is not None:  # an A/B or shadow test (the front door told the service)
+                    tested.extend((variant, rec.get("pair"), iid, rec["seq"] + i) for i in range(rec["n"]))
+                if rec.get("in") and not shadow:
                     pieces.add([r[0] for r in new], rec.get("v"), rec["in"], rec["n"])
                 if "keys" in rec or "fields" in rec:
                     keys = rec.get("keys") or [None] * rec["n"]
                     fields = rec.get("fields") or [None] * rec["n"]
                     passed.extend((None if k is None else str(k), None if f is None else json.dumps(f), iid,
                                    rec["seq"] + i) for i, (k, f) in enumerate(zip(keys, fields)))
-                aggregates.add_predictions(rec, task)
+                if not shadow:
+                    aggregates.add_predictions(rec, task)
             elif kind == "e":
                 error = {"message": rec.get("msg", "")}
                 for key in ("input", "row"):
@@ -256,7 +262,8 @@ class JournalStore:
                         error[key] = rec[key]
                 rows.append((rec["t"], iid, rec["seq"], rec.get("v"), rec.get("src"), rec.get("st", 500),
                              rec.get("ms"), None, None, None, None, json.dumps(error)))
-                aggregates.add_refusal(rec)
+                if rec.get("var") != "shadow":
+                    aggregates.add_refusal(rec)
             elif kind == "o":  # outcomes told to the service: joined once the rows before are stored
                 answers.append((rec.get("rows") or [], rec.get("t")))
             elif kind == "gap":
@@ -270,6 +277,8 @@ class JournalStore:
             result.rows += db.total_changes - before
         if passed:
             db.executemany("UPDATE predictions SET key = ?, fields = ? WHERE inst = ? AND seq = ?", passed)
+        if tested:
+            db.executemany("UPDATE predictions SET variant = ?, pair = ? WHERE inst = ? AND seq = ?", tested)
         aggregates.save(db)
         pieces.save(db)
         for told, at in answers:

@@ -1,0 +1,118 @@
+"""The front door's control, on the host: one stable address per model (``server/router.py``).
+
+The front door reads its settings from a JSON file; this module writes that file (whole,
+then renamed into place, with a higher ``generation``) and waits until the front door
+says it has taken it (``GET /_deskml/front-door``), then until the versions it no longer
+sends to have finished what they were answering. Only then is a switch done, and only
+then may the old version be stopped: no request fails, and no answer from the old
+version comes after the switch is reported done.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ServiceUnhealthy
+
+STATUS_PATH = "/_deskml/front-door"
+
+
+@dataclass
+class Member:
+    """A version's service behind the front door."""
+    version: str
+    address: str            # host:port of the version's own service (this computer only)
+
+    def spec(self) -> dict:
+        return {"version": str(self.version), "address": self.address}
+
+
+@dataclass
+class Challenger(Member):
+    mode: str = "split"     # "split" (A/B) or "shadow"
+    share: float = 0.5      # in a split: the share of prediction requests it answers
+
+    def spec(self) -> dict:
+        return {**super().spec(), "mode": self.mode, "share": self.share}
+
+
+def read_config(path: Path) -> dict | None:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def write_config(path: Path, port: int, live: Member | None, challenger: Challenger | None = None,
+                 host: str = "127.0.0.1") -> int:
+    """Write the front door's settings whole (a reader never sees half of them); the new generation."""
+    path = Path(path)
+    old = read_config(path) or {}
+    generation = int(old.get("generation", 0)) + 1
+    config = {"generation": generation, "host": host, "port": int(port),
+              "live": live.spec() if live else None, "challenger": challenger.spec() if challenger else None}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(config, indent=1))
+    os.replace(tmp, path)
+    return generation
+
+
+def status(url: str, timeout: float = 2.0) -> dict | None:
+    """What the front door at ``url`` says of itself, or None when it does not answer."""
+    import requests
+
+    try:
+        r = requests.get(url + STATUS_PATH, timeout=timeout)
+        return r.json() if r.status_code == 200 else None
+    except (requests.RequestException, ValueError):
+        return None
+
+
+def apply(path: Path, url: str, port: int, live: Member | None, challenger: Challenger | None = None,
+          host: str = "127.0.0.1", timeout: float = 30.0) -> dict:
+    """Switch: new settings, taken by the front door, and every request sent to a version it
+    no longer uses answered. Returns the front door's status at that moment."""
+    generation = write_config(path, port, live, challenger, host)
+    deadline = time.monotonic() + timeout
+    taken = False
+    while time.monotonic() < deadline:
+        st = status(url)
+        if st is not None and st.get("generation", -1) >= generation:
+            taken = True
+            if not any(d.get("busy") for d in st.get("draining") or []):
+                return st
+        time.sleep(0.02)
+    if not taken:
+        raise ServiceUnhealthy("The model's front door did not take the new settings.",
+                               "Stop the model and start it again; its address stays the same.")
+    raise ServiceUnhealthy("The old version is still answering requests after the switch.",
+                           "Wait a moment and look again; the new version already takes every new request.")
+
+
+def start(path: Path, log: Path, url: str, timeout: float = 15.0) -> subprocess.Popen:
+    """The front door as a process of its own (tests and benchmarks; the app keeps it under a keeper)."""
+    log = open(log, "ab")
+    proc = subprocess.Popen([sys.executable, "-m", "deskml.server.router", str(path)], stdout=log,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=_environment())
+    log.close()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if status(url, 0.5) is not None:
+            return proc
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    raise ServiceUnhealthy("The model's front door did not start.",
+                           "Another program may use its port; choose another port and try again.")
+
+
+def _environment() -> dict:
+    root = str(Path(__file__).resolve().parents[3])
+    return {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}

@@ -1,0 +1,644 @@
+"""The front door: one stable address for a model, with its versions behind it.
+
+    python -m deskml.server.router CONFIG.json
+
+A small HTTP/1.1 reverse proxy on asyncio and httptools (as ``http.py``), made so that
+the address a user gave their colleagues never changes when versions do:
+
+* **switching** (promote, roll back): the host writes a new CONFIG (atomically, with a
+  higher ``generation``); the front door reads it within ``POLL`` seconds and sends every
+  request whose head arrives after that to the new live version. Requests already on
+  their way finish on the version they went to: the old version's connections are closed
+  as their answers complete (``draining``), and the host stops the old service only once
+  ``GET /_deskml/front-door`` says none is busy. Clients keep their own connections to the
+  front door, keep-alive or new, so none of them sees a connection close under it.
+* **A/B split**: ``{"mode": "split", "share": 0.1}`` sends that share of prediction
+  requests to the challenger; a request with a key (the ``x-deskml-key`` header, else the
+  JSON body's ``"key"``) always meets the same version (a hash of the key, not chance).
+* **shadow**: the live version answers; the challenger gets a copy of each prediction
+  request after the live one has been sent. Its answer is read and dropped (the
+  challenger journals it); at most ``SHADOW_IN_FLIGHT`` copies wait at a time and each
+  has ``SHADOW_TIMEOUT`` seconds, so a slow or dead challenger costs the live answers
+  nothing but the copy.
+
+In a test, each service is told its variant (``x-deskml-variant``: a/b in a split,
+live/shadow in a shadow test) and, in a shadow test, the request's pair id
+(``x-deskml-request``), so that its journal can pair the two answers to one input.
+With one version live no header is added: the request goes through as it came.
+
+CONFIG: ``{"generation": 1, "host": "127.0.0.1", "port": 8600,
+"live": {"version": "2", "address": "127.0.0.1:40123"},
+"challenger": null | {"version": "3", "address": "127.0.0.1:40200", "mode": "split" | "shadow",
+"share": 0.1}}``
+"""
+import asyncio
+import collections
+import hashlib
+import json
+import os
+import random
+import signal
+import sys
+
+import httptools
+
+from .http import REASONS, Plumbing, run_loop
+
+STATUS_PATH = b"/_deskml/front-door"
+PREDICT_PATH = b"/v1/predict"   # what a challenger gets; CSV batches stay with the live version
+POLL = 0.05                  # seconds between looks at the config file
+UPSTREAM_IDLE = 10.0         # an idle connection to a service is closed before the service's 15 s
+KEEP_BODY = 1 << 20          # bodies up to this are kept until answered (a retry, a shadow copy)
+SHADOW_IN_FLIGHT = 8
+SHADOW_TIMEOUT = 5.0
+HIGH_WATER = 1 << 20         # bytes buffered towards one side before the other side's reading pauses
+DROPPED = {b"connection", b"keep-alive", b"expect", b"proxy-connection", b"x-deskml-variant",
+           b"x-deskml-request"}
+
+
+def _error(status, message, close=True):
+    body = json.dumps({"error": {"message": message}}).encode()
+    return (b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n%s\r\n%s"
+            % (status, REASONS.get(status, b"Error"), len(body), b"connection: close\r\n" if close else b"", body))
+
+
+def share_of(key):
+    """Where a key falls in [0, 1): the same for the same key, on every computer and run."""
+    digest = hashlib.blake2b(key.encode("utf-8", "replace") if isinstance(key, str) else key, digest_size=8)
+    return int.from_bytes(digest.digest(), "big") / 2.0 ** 64
+
+
+class Backend:
+    """One version's service, and the front door's idle connections to it."""
+
+    def __init__(self, router, version, address):
+        self.router = router
+        self.version = str(version)
+        self.address = address
+        host, _, port = address.rpartition(":")
+        self.host, self.port = host.strip("[]"), int(port)
+        self.idle = []
+        self.busy = 0
+        self.answered = 0
+        self.failed = 0
+        self.draining = False
+
+    def take(self):
+        """An idle connection, or None (then ``connect``)."""
+        while self.idle:
+            up = self.idle.pop()
+            if not up.closed:
+                up.cancel_idle()
+                return up
+        return None
+
+    async def connect(self):
+        loop = asyncio.get_running_loop()
+        _, up = await loop.create_connection(lambda: Upstream(self), self.host, self.port)
+        return up
+
+    def release(self, up, reusable):
+        self.busy -= 1
+        if reusable and not self.draining and not up.closed:
+            up.arm_idle()
+            self.idle.append(up)
+        else:
+            up.close()
+
+    def drain(self):
+        self.draining = True
+        for up in self.idle:
+            up.close()
+        self.idle.clear()
+
+    def to_dict(self):
+        return {"version": self.version, "address": self.address, "busy": self.busy, "answered": self.answered,
+                "failed": self.failed}
+
+
+class Exchange:
+    """One request from a client, on its way to a service and back."""
+    __slots__ = ("client", "method", "head", "parts", "kept", "complete", "chunked", "keep_alive", "backend",
+                 "upstream", "got", "retried", "shadow_copy", "path", "key", "variant", "pair", "head_only",
+                 "done", "wait_body", "request_line", "extra")
+
+    def __init__(self, client):
+        self.client = client
+        self.parts = []          # body pieces not yet sent (or kept for a retry)
+        self.kept = 0            # bytes of body kept
+        self.complete = False
+        self.chunked = False
+        self.backend = None
+        self.upstream = None
+        self.got = 0             # bytes of answer passed on to the client
+        self.retried = False
+        self.shadow_copy = None
+        self.key = None
+        self.variant = None
+        self.pair = None
+        self.head_only = False
+        self.done = False
+        self.wait_body = False   # the route waits for the body (a key inside it)
+        self.request_line = b""
+        self.extra = b""         # the headers the front door adds
+
+
+class Client(Plumbing, asyncio.Protocol):
+    """A connection from a client of the model."""
+
+    def __init__(self, router):
+        self.router = router
+        self.transport = None
+        self.parser = httptools.HttpRequestParser(self)
+        self.current = None
+        self.url = b""
+        self.headers = []
+        self.queue = collections.deque()
+        self.active = None
+        self.closed = False
+        self.reading_paused = False
+        self.upstream_paused = None   # an upstream whose reading waits for this client to drain
+
+    # -- asyncio -------------------------------------------------------------------------
+    def connection_made(self, transport):
+        self.transport = transport
+        self.router.clients.add(self)
+        transport.set_write_buffer_limits(HIGH_WATER)
+
+    def connection_lost(self, exc):
+        self.closed = True
+        self.router.clients.discard(self)
+        ex = self.active
+        if ex is not None and ex.upstream is not None and not ex.done:
+            ex.upstream.close()  # nobody waits for this answer any more
+
+    def data_received(self, data):
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._fail(400, "upgrades are not supported")
+        except httptools.HttpParserError as exc:
+            self._fail(400, f"the request is not valid HTTP ({exc})")
+
+    def pause_writing(self):
+        pass  # the upstream feeding this client is paused in ``Upstream.data_received``
+
+    def resume_writing(self):
+        up, self.upstream_paused = self.upstream_paused, None
+        if up is not None:
+            up.resume()
+
+    # -- httptools -----------------------------------------------------------------------
+    def on_message_begin(self):
+        self.current = Exchange(self)
+        self.url = b""
+        self.headers = []
+
+    def on_url(self, url):
+        self.url += url
+
+    def on_header(self, name, value):
+        self.headers.append((name, value))
+
+    def on_headers_complete(self):
+        ex = self.current
+        parser = self.parser
+        ex.method = parser.get_method()
+        ex.keep_alive = parser.should_keep_alive()
+        ex.path = self.url.partition(b"?")[0]
+        kept = []
+        expect = False
+        for name, value in self.headers:
+            low = name.lower()
+            if low in DROPPED:
+                expect = expect or (low == b"expect" and value.lower() == b"100-continue")
+                continue
+            if low == b"transfer-encoding" and b"chunked" in value.lower():
+                ex.chunked = True
+            elif low == b"x-deskml-key":
+                ex.key = value
+            kept.append(b"%s: %s\r\n" % (name, value))
+        ex.head = kept
+        ex.request_line = b"%s %s HTTP/1.1\r\n" % (ex.method, self.url)
+        ex.head_only = ex.method == b"HEAD"
+        if expect:
+            self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        router = self.router
+        if ex.path == STATUS_PATH:
+            ex.wait_body = True
+        elif router.challenger is not None and ex.method == b"POST" and ex.path == PREDICT_PATH:
+            if router.challenger.mode == "split" and ex.key is None:
+                ex.wait_body = True  # the key may be in the body: choose once it is here
+            else:
+                router.route(ex)
+        else:
+            ex.backend = router.live
+        if not ex.wait_body:
+            self._enqueue(ex)
+
+    def on_body(self, body):
+        ex = self.current
+        if ex.chunked:
+            body = b"%x\r\n%s\r\n" % (len(body), body)
+        if ex is self.active and ex.upstream is not None:
+            ex.upstream.write(body)
+            if ex.parts is not None:
+                if ex.kept + len(body) > KEEP_BODY:
+                    ex.parts = None  # too big to keep: no retry, no shadow copy
+                else:
+                    ex.parts.append(body)
+                    ex.kept += len(body)
+            return
+        ex.parts.append(body)  # not sent yet: held
+        ex.kept += len(body)
+        if ex.kept > KEEP_BODY * 4 and not ex.wait_body:
+            self.pause_reading()  # a large body that has to wait: stop reading until it can go
+
+    def on_message_complete(self):
+        ex, self.current = self.current, None
+        ex.complete = True
+        if ex.chunked:
+            if ex is self.active and ex.upstream is not None:
+                ex.upstream.write(b"0\r\n\r\n")
+            if ex.parts is not None:
+                ex.parts.append(b"0\r\n\r\n")
+        if ex.wait_body:
+            ex.wait_body = False
+            if ex.path == STATUS_PATH:
+                self._enqueue(ex)
+                return
+            if ex.key is None:
+                ex.key = _key_in(b"".join(ex.parts))
+            self.router.route(ex)
+            self._enqueue(ex)
+        elif ex is self.active and ex.upstream is not None:
+            self.router.shadow(ex)
+
+    # -- in order ------------------------------------------------------------------------
+    def _enqueue(self, ex):
+        if self.active is None:
+            self._start(ex)
+        else:
+            self.queue.append(ex)
+
+    def _start(self, ex):
+        self.active = ex
+        if ex.path == STATUS_PATH:
+            body = json.dumps(self.router.status()).encode()
+            self.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
+                       % (len(body), body))
+            self.finished(ex)
+            return
+        backend = ex.backend
+        if backend is None:
+            self.write(_error(503, "no version of this model is live; start it in DeskML"))
+            self.close()
+            return
+        backend.busy += 1
+        up = backend.take()
+        if up is not None:
+            self._send(ex, up)
+        else:
+            asyncio.ensure_future(self._connect(ex, backend))
+
+    async def _connect(self, ex, backend):
+        try:
+            up = await backend.connect()
+        except OSError:
+            backend.busy -= 1
+            backend.failed += 1
+            self.write(_error(503, f"version {backend.version} of this model is not answering (it may be "
+                                   "restarting); try again in a moment"))
+            self.close()
+            return
+        if self.closed:
+            backend.release(up, True)
+            return
+        self._send(ex, up)
+
+    def _send(self, ex, up):
+        ex.upstream = up
+        up.exchange = ex
+        if ex.variant is not None:
+            ex.extra = b"x-deskml-variant: %s\r\n" % ex.variant
+            if ex.pair is not None:
+                ex.extra += b"x-deskml-request: %s\r\n" % ex.pair
+        up.write(ex.request_line + b"".join(ex.head) + ex.extra + b"\r\n" + b"".join(ex.parts))
+        if ex.kept > KEEP_BODY:
+            ex.parts = None
+        if ex.complete:
+            self.router.shadow(ex)
+        self.resume_reading()
+
+    def finished(self, ex):
+        """The answer to ``ex`` is all passed on."""
+        ex.done = True
+        if ex is self.active:
+            self.active = None
+        if not ex.keep_alive:
+            self.close()
+            return
+        if self.queue:
+            self._start(self.queue.popleft())
+
+    def retry_or_fail(self, ex, why):
+        """The service closed the connection: again on a new one when nothing was passed on
+        and the request is whole in hand; otherwise the client hears it."""
+        backend = ex.backend
+        backend.busy -= 1
+        ex.upstream = None
+        if self.closed:
+            return
+        if ex.got == 0 and not ex.retried and ex.complete and ex.parts is not None:
+            ex.retried = True
+            backend.busy += 1
+            asyncio.ensure_future(self._connect(ex, backend))
+            return
+        backend.failed += 1
+        if ex.got == 0:
+            self.write(_error(502, f"version {backend.version} of this model closed the connection before "
+                                   f"answering ({why}); try again"))
+        self.close()
+
+    def _fail(self, status, message):
+        self.write(_error(status, message))
+        self.close()
+
+
+def _key_in(body):
+    """The ``"key"`` of a JSON prediction request, when it has one (a customer's id)."""
+    if b'"key"' not in body:
+        return None
+    try:
+        key = json.loads(body).get("key")
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return None
+    return key if isinstance(key, str) and key else None
+
+
+class Upstream(asyncio.Protocol):
+    """The front door's connection to one version's service."""
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.transport = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.exchange = None
+        self.closed = False
+        self.timer = None
+        self.paused = False
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def write(self, data):
+        if not self.closed:
+            self.transport.write(data)
+
+    def data_received(self, data):
+        ex = self.exchange
+        if ex is None:  # an answer nobody asked for: this connection cannot be trusted
+            self.close()
+            return
+        client = ex.client
+        if not ex.shadow_copy:
+            ex.got += len(data)
+            client.write(data)
+            transport = client.transport
+            if not client.closed and transport.get_write_buffer_size() > HIGH_WATER:
+                self.paused = True
+                self.transport.pause_reading()
+                client.upstream_paused = self
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            self.exchange = None
+            self.close()
+            if not ex.shadow_copy:
+                client.close()
+
+    def on_headers_complete(self):
+        ex = self.exchange
+        if ex is not None and ex.head_only:  # no body follows the head of an answer to HEAD
+            self.exchange = None
+            self._answered(ex, False)
+
+    def on_message_complete(self):
+        ex, self.exchange = self.exchange, None
+        if ex is not None:
+            self._answered(ex, self.parser.should_keep_alive())
+
+    def _answered(self, ex, reusable):
+        self.cancel_idle()  # a shadow copy's time limit
+        backend = self.backend
+        backend.answered += 1
+        backend.release(self, reusable)
+        if ex.shadow_copy:
+            backend.router.shadow_done(self)
+            return
+        ex.client.finished(ex)
+
+    def resume(self):
+        if self.paused and not self.closed:
+            self.paused = False
+            self.transport.resume_reading()
+
+    def connection_lost(self, exc):
+        self.closed = True
+        self.cancel_idle()
+        ex, self.exchange = self.exchange, None
+        if ex is None:
+            return
+        if ex.shadow_copy:
+            self.backend.busy -= 1
+            self.backend.failed += 1
+            self.backend.router.shadow_done(self)
+            return
+        ex.client.retry_or_fail(ex, "its connection was lost" if exc is None else str(exc))
+
+    def arm_idle(self):
+        self.timer = asyncio.get_running_loop().call_later(UPSTREAM_IDLE, self.close)
+
+    def cancel_idle(self):
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def close(self):
+        if not self.closed:
+            self.closed = True
+            self.transport.close()
+
+
+class Challenger(Backend):
+    def __init__(self, router, version, address, mode, share):
+        super().__init__(router, version, address)
+        self.mode = mode
+        self.share = float(share)
+        self.skipped = 0      # shadow copies not sent: too many waiting, or a body too large
+
+    def to_dict(self):
+        return {**super().to_dict(), "mode": self.mode, "share": self.share, "skipped": self.skipped}
+
+
+class Router:
+    def __init__(self, config_path):
+        self.config_path = config_path
+        self.generation = -1
+        self.live = None
+        self.challenger = None
+        self.draining = []
+        self.clients = set()
+        self.shadows = set()
+        self.mtime = None
+        self.host = "127.0.0.1"
+        self.port = 0
+        self.rand = random.Random()
+        self.load(first=True)
+
+    # -- configuration -------------------------------------------------------------------
+    def load(self, first=False):
+        try:
+            stat = os.stat(self.config_path)
+            if stat.st_mtime_ns == self.mtime and not first:
+                return
+            with open(self.config_path, "rb") as f:
+                config = json.load(f)
+            self.mtime = stat.st_mtime_ns
+        except (OSError, ValueError) as exc:
+            if first:
+                raise SystemExit(f"the front door's settings cannot be read: {exc}")
+            return  # half written or gone: the last good settings stay
+        if config.get("generation", 0) <= self.generation:
+            return
+        if first:
+            self.host, self.port = config.get("host", "127.0.0.1"), int(config["port"])
+        old = [b for b in (self.live, self.challenger) if b is not None]
+        live = config.get("live")
+        self.live = self._backend(live, old) if live else None
+        ch = config.get("challenger")
+        if ch:
+            mode = ch.get("mode", "split")
+            kept = [b for b in old if isinstance(b, Challenger) and b.address == ch["address"]]
+            if kept and kept[0].mode == mode:
+                self.challenger = kept[0]
+                self.challenger.share = float(ch.get("share", 0.5))
+            else:
+                self.challenger = Challenger(self, ch["version"], ch["address"], mode, ch.get("share", 0.5))
+        else:
+            self.challenger = None
+        current = {id(b) for b in (self.live, self.challenger) if b is not None}
+        for b in old:
+            if id(b) not in current:
+                b.drain()
+                self.draining.append(b)
+        self.generation = config.get("generation", 0)
+
+    def _backend(self, spec, old):
+        for b in old:  # the same service stays the same backend (its connections with it)
+            if b.address == spec["address"] and str(b.version) == str(spec["version"]) and type(b) is Backend:
+                return b
+        return Backend(self, spec["version"], spec["address"])
+
+    def status(self):
+        self.draining = [b for b in self.draining if b.busy > 0]
+        return {"generation": self.generation, "port": self.port,
+                "live": self.live.to_dict() if self.live else None,
+                "challenger": self.challenger.to_dict() if self.challenger else None,
+                "draining": [b.to_dict() for b in self.draining], "clients": len(self.clients),
+                "shadows_waiting": len(self.shadows), "pid": os.getpid()}
+
+    # -- routing -------------------------------------------------------------------------
+    def route(self, ex):
+        """Which version answers a prediction request while a challenger is there."""
+        ch = self.challenger
+        if ch.mode == "shadow":
+            ex.backend = self.live
+            ex.variant = b"live"
+            ex.pair = b"%016x" % self.rand.getrandbits(64)
+            return
+        share = share_of(ex.key) if ex.key else self.rand.random()
+        if share < ch.share:
+            ex.backend, ex.variant = ch, b"b"
+        else:
+            ex.backend, ex.variant = self.live, b"a"
+
+    def shadow(self, ex):
+        """A copy of a whole prediction request for the challenger, in a shadow test."""
+        ch = self.challenger
+        if ex.pair is None or ch is None or ch.mode != "shadow" or ex.shadow_copy is not None:
+            return
+        ex.shadow_copy = False
+        if ex.parts is None or len(self.shadows) >= SHADOW_IN_FLIGHT:
+            ch.skipped += 1
+            return
+        copy = Exchange(None)
+        copy.shadow_copy = True
+        copy.request_line = ex.request_line
+        copy.head = ex.head
+        copy.extra = b"x-deskml-variant: shadow\r\nx-deskml-request: %s\r\n" % ex.pair
+        copy.parts = list(ex.parts)
+        copy.backend = ch
+        ch.busy += 1
+        up = ch.take()
+        if up is not None:
+            self._shadow_send(copy, up)
+        else:
+            asyncio.ensure_future(self._shadow_connect(copy, ch))
+
+    async def _shadow_connect(self, copy, ch):
+        try:
+            up = await asyncio.wait_for(ch.connect(), SHADOW_TIMEOUT)
+        except (OSError, asyncio.TimeoutError):
+            ch.busy -= 1
+            ch.failed += 1
+            return
+        self._shadow_send(copy, up)
+
+    def _shadow_send(self, copy, up):
+        up.exchange = copy
+        self.shadows.add(up)
+        up.timer = asyncio.get_running_loop().call_later(SHADOW_TIMEOUT, up.close)
+        up.write(copy.request_line + b"".join(copy.head) + copy.extra + b"\r\n" + b"".join(copy.parts))
+
+    def shadow_done(self, up):
+        self.shadows.discard(up)
+
+    # -- running -------------------------------------------------------------------------
+    async def serve(self, ready=None):
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(lambda: Client(self), self.host, self.port, reuse_address=True,
+                                          backlog=1024)
+        stop = loop.create_future()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
+            except (NotImplementedError, RuntimeError):
+                pass
+        if ready is not None:
+            ready(server)
+        print(f"front door listening on {self.host}:{self.port}", flush=True)
+        while not stop.done():
+            await asyncio.wait([stop], timeout=POLL)
+            self.load()
+        server.close()
+        for c in list(self.clients):
+            c.close_if_idle()
+        deadline = loop.time() + 10
+        while self.clients and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+            for c in list(self.clients):
+                c.close_if_idle()
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m deskml.server.router CONFIG.json", file=sys.stderr)
+        return 2
+    run_loop(Router(argv[0]).serve())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
