@@ -120,7 +120,7 @@ class Exchange:
     """One request from a client, on its way to a service and back."""
     __slots__ = ("client", "method", "head", "parts", "kept", "complete", "chunked", "keep_alive", "backend",
                  "upstream", "got", "retried", "shadow_copy", "path", "key", "variant", "pair", "head_only",
-                 "done", "wait_body", "request_line", "extra")
+                 "done", "wait_body", "route_later", "request_line", "extra")
 
     def __init__(self, client):
         self.client = client
@@ -138,7 +138,8 @@ class Exchange:
         self.pair = None
         self.head_only = False
         self.done = False
-        self.wait_body = False   # the route waits for the body (a key inside it)
+        self.wait_body = False   # sent once whole (a small body: one write to the service)
+        self.route_later = False  # the version is chosen once the body is here (a key inside it)
         self.request_line = b""
         self.extra = b""         # the headers the front door adds
 
@@ -208,12 +209,15 @@ class Client(Plumbing, asyncio.Protocol):
         ex.path = self.url.partition(b"?")[0]
         kept = []
         expect = False
+        length = 0
         for name, value in self.headers:
             low = name.lower()
             if low in DROPPED:
                 expect = expect or (low == b"expect" and value.lower() == b"100-continue")
                 continue
-            if low == b"transfer-encoding" and b"chunked" in value.lower():
+            if low == b"content-length":
+                length = int(value) if value.isdigit() else KEEP_BODY + 1
+            elif low == b"transfer-encoding" and b"chunked" in value.lower():
                 ex.chunked = True
             elif low == b"x-deskml-key":
                 ex.key = value
@@ -224,11 +228,14 @@ class Client(Plumbing, asyncio.Protocol):
         if expect:
             self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         router = self.router
+        # a small body goes with its head in one write (one wake-up of the service, not two);
+        # a large or chunked one is passed on as it comes
+        ex.wait_body = not ex.chunked and length <= KEEP_BODY
         if ex.path == STATUS_PATH:
             ex.wait_body = True
         elif router.challenger is not None and ex.method == b"POST" and ex.path == PREDICT_PATH:
             if router.challenger.mode == "split" and ex.key is None:
-                ex.wait_body = True  # the key may be in the body: choose once it is here
+                ex.wait_body = ex.route_later = True  # the key may be in the body: choose once it is here
             else:
                 router.route(ex)
         else:
@@ -264,12 +271,10 @@ class Client(Plumbing, asyncio.Protocol):
                 ex.parts.append(b"0\r\n\r\n")
         if ex.wait_body:
             ex.wait_body = False
-            if ex.path == STATUS_PATH:
-                self._enqueue(ex)
-                return
-            if ex.key is None:
-                ex.key = _key_in(b"".join(ex.parts))
-            self.router.route(ex)
+            if ex.route_later:
+                if ex.key is None:
+                    ex.key = _key_in(b"".join(ex.parts))
+                self.router.route(ex)
             self._enqueue(ex)
         elif ex is self.active and ex.upstream is not None:
             self.router.shadow(ex)
