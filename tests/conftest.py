@@ -177,11 +177,18 @@ def _jobs_finish_before_qt_ends():
         QThreadPool.globalInstance().waitForDone(60_000)
     # then no local service or keeper outlives the tests (a test that failed half-way, a
     # window that resumed what an earlier test left "running"): the test home is gone after
-    from deskml.core.runtimes import process
+    from deskml.core.runtimes import front_door, process
+    from deskml.core.runtimes.base import member_key
 
     for model in [r.model for r in process.status()]:
         if process.stop(model):
             print(f"\nconftest: a local service was left running by the tests: {model}", file=sys.stderr)
+    for r in process.status(members=True):
+        if process.stop(member_key(r.model, r.version)):
+            print(f"\nconftest: a version's service was left running: {r.model} {r.version}", file=sys.stderr)
+    for model in front_door.doors():
+        if front_door.halt(model):
+            print(f"\nconftest: a front door was left open: {model}", file=sys.stderr)
 
 
 def palette(dark: bool):

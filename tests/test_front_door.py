@@ -92,8 +92,9 @@ class Steady:
     connection, one opening a new connection for every request. Every answer is kept with
     the moment it arrived."""
 
-    def __init__(self, url, port):
+    def __init__(self, url, port, body=ROW):
         self.port = port
+        self.body = json.dumps(body)
         self.stopping = threading.Event()
         self.answers = []      # (arrived, way, version)
         self.failures = []
@@ -101,7 +102,7 @@ class Steady:
         self.threads = [threading.Thread(target=self._run, args=(way,), daemon=True) for way in ("keep", "new")]
 
     def _run(self, way):
-        body = json.dumps(ROW)
+        body = self.body
         conn = None
         while not self.stopping.is_set():
             try:
@@ -299,3 +300,66 @@ def test_the_front_door_says_plainly_when_no_version_answers(door):
     r = requests.post(url + "/v1/predict", json=ROW)
     assert r.status_code == 503 and "version 1 of this model is not answering" in r.json()["error"]["message"]
     assert front_door.status(url)["live"]["failed"] >= 1
+
+
+@pytest.fixture(scope="module")
+def wrong_model_file(tmp_path_factory):
+    """A version that learned the opposite rule: wrong where the first is right."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 4))
+    y = (X[:, 0] + X[:, 2] <= 0).astype(int)
+    path = tmp_path_factory.mktemp("fd-wrong") / "wrong.joblib"
+    joblib.dump(LogisticRegression().fit(X, y), path)
+    return path
+
+
+@pytest.mark.parametrize("mode", ["split", "shadow"])
+def test_the_result_of_a_test_from_journal_and_outcomes(door, wrong_model_file, mode):
+    """Latency, agreement, what each predicts, accuracy from outcomes and the verdict, each
+    equal to a direct count of what the clients were told."""
+    from deskml.core.experiments.ab_result import test_result
+    from deskml.core.experiments.sequential import verdict
+    from deskml.core.monitoring import outcomes
+    from deskml.core.registry import Registry
+
+    service, first, config, url, port, folder = door
+    second = Service(wrong_model_file, "2", journal_folder(folder / "model"))
+    try:
+        registry = Registry(folder / "registry.sqlite3")
+        registry.audit("m", "ab-start" if mode == "split" else "shadow-start", "2", previous="1",
+                       detail="50% of prediction requests" if mode == "split" else "a copy of every request")
+        front_door.apply(config, url, port, first.member(), Challenger("2", second.address, mode, 0.5))
+        rng = np.random.default_rng(7)
+        told = []     # (key, version that answered, its prediction, the truth)
+        session = requests.Session()
+        for i in range(60):
+            x = [float(v) for v in rng.normal(size=4)]
+            answer = session.post(url + "/v1/predict", json={"instances": [x], "key": f"c{i}"}).json()
+            told.append((f"c{i}", answer["model_version"], answer["predictions"][0], int(x[0] + x[2] > 0), x))
+        deadline = time.monotonic() + 10
+        while mode == "shadow" and front_door.status(url)["challenger"]["answered"] < 60 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        store = JournalStore(folder / "model")
+        store.ingest(live=set(), settle=0)
+        with store.connect() as db:
+            report = outcomes.record(db, [{"key": k, "actual": truth} for k, _, _, truth, _ in told[:40]], "api")
+        assert report.matched == 40 and not report.ambiguous
+        result = test_result(store, registry, "m")
+    finally:
+        second.stop()
+    assert result.mode == mode and result.live.version == "1" and result.challenger.version == "2"
+    if mode == "split":
+        a = [p == truth for _, v, p, truth, _ in told[:40] if v == "1"]
+        b = [p == truth for _, v, p, truth, _ in told[:40] if v == "2"]
+        assert result.live.requests + result.challenger.requests == 60 and result.compared == 0
+    else:
+        wrong = joblib.load(wrong_model_file)  # what the shadow answered, computed here
+        a = [p == truth for _, _, p, truth, _ in told[:40]]
+        b = [int(wrong.predict([x])[0]) == truth for _, _, _, truth, x in told[:40]]
+        assert result.live.requests == result.challenger.requests == 60
+        assert result.compared == 60 and result.agreement < 0.2
+    assert (result.live.outcomes, result.live.right) == (len(a), sum(a))
+    assert (result.challenger.outcomes, result.challenger.right) == (len(b), sum(b))
+    expected = verdict(mode, a, b)
+    assert result.verdict.winner == expected.winner == "A" and result.verdict.evidence == pytest.approx(expected.evidence)
+    assert result.live.p50_ms > 0 and set(result.live.predicts) <= {"0", "1"}

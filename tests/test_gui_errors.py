@@ -6,6 +6,7 @@ import signal
 import socket
 
 from deskml.core import services
+from deskml.core.runtimes.base import member_key
 from deskml.core.intake.inspection import inspect_file
 from deskml.core.registry import Registry
 from deskml.core.settings import Settings
@@ -68,7 +69,7 @@ def test_a_service_that_stops_answering(qtbot, demo, tmp_path):
         dash.show()
         qtbot.waitUntil(lambda: dash.running is not None, timeout=30_000)
         # the service and its keeper both gone at once (nothing restarts it): it stops answering
-        state = services.process.read_state(services.process._state_file("Errors gone"))
+        state = services.process.read_state(services.process._state_file(member_key("Errors gone", "1")))
         os.killpg(state["keeper"], signal.SIGKILL)
         form = dash.try_tab.form
         with qtbot.waitSignal(form.answered, timeout=30_000) as sig:

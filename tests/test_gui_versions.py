@@ -3,6 +3,8 @@ live one marked, notes kept, two versions compared (each answering the reference
 audit log; screenshots light and dark."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import palette
 from test_compare import make_two_versions
@@ -58,3 +60,104 @@ def test_the_versions_tab(qtbot, two_versions, artifacts, dark):
         dash.grab().save(str(artifacts / f"dashboard-versions-{'dark' if dark else 'light'}.png"))
     finally:
         registry.set_desired(NAME, "stopped", None)
+
+
+def _third_version(demo, folder):
+    """Version 3: a random forest on the same inputs as version 1 (version 2 refuses 'age')."""
+    import os
+
+    import joblib
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    from conftest import run_cli
+    from deskml.core.demo import CATEGORICAL, NUMERIC, TARGET
+
+    data = pd.read_csv(demo.reference)
+    forest = Pipeline([("prepare", ColumnTransformer([("numbers", "passthrough", NUMERIC),
+                                                      ("categories", OneHotEncoder(handle_unknown="ignore"),
+                                                       CATEGORICAL)])),
+                       ("classify", RandomForestClassifier(n_estimators=20, max_depth=3, random_state=1))])
+    forest.fit(data[NUMERIC + CATEGORICAL], data[TARGET])
+    path = folder / "forest-with-age.joblib"
+    joblib.dump(forest, path)
+    old = os.environ.get("DOCKER_HOST")
+    os.environ["DOCKER_HOST"] = f"unix://{folder}/no-engine.sock"
+    try:
+        proc = run_cli("build", path, "--name", NAME, "--reference", demo.reference)
+    finally:
+        if old is None:
+            os.environ.pop("DOCKER_HOST")
+        else:
+            os.environ["DOCKER_HOST"] = old
+    assert proc.returncode == 0, proc.stderr
+    return "3"
+
+
+def test_a_shadow_test_its_result_and_promoting_the_winner(qtbot, two_versions, artifacts, demo, tmp_path):
+    """Started from the panel; 150 requests answered by version 1 with version 3 in its shadow;
+    outcomes that side with version 3 wherever they differ: the result says so, and one
+    click makes version 3 live."""
+    import time
+
+    import pandas as pd
+    import requests
+
+    from deskml.core import services
+    from deskml.core.demo import TARGET
+    from deskml.core.monitoring import live, outcomes
+    from deskml.core.runtimes import front_door
+    from deskml.gui.dashboard import ModelDashboard
+
+    registry = Registry()
+    third = _third_version(demo, tmp_path)
+    running = services.start(SETTINGS, registry, NAME, "1")
+    try:
+        dash = ModelDashboard(NAME, SETTINGS, registry)
+        qtbot.addWidget(dash)
+        dash.resize(1100, 860)
+        dash.show()
+        dash.tabs.setCurrentWidget(dash.versions)
+        tab, panel = dash.versions, dash.versions.tests
+        assert "No test yet" in panel.summary.text()
+        panel.version_box.setCurrentText(third)
+        panel.shadow_radio.setChecked(True)
+        panel.start_button.click()
+        qtbot.waitUntil(lambda: panel.running_test is not None, timeout=60_000)
+        rows = pd.read_csv(demo.reference).drop(columns=TARGET).head(150).to_dict("records")
+        session = requests.Session()
+        for i, row in enumerate(rows):
+            assert session.post(running.url + "/v1/predict", json={"inputs": [row], "key": f"k{i}"}).json()[
+                "model_version"] == "1"
+        deadline = time.monotonic() + 20
+        while front_door.status(running.url)["challenger"]["answered"] < 150 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        live.refresh(SETTINGS, NAME)
+        store = live.store(NAME)
+        with store.connect() as db:
+            said = dict(db.execute("SELECT key, pred FROM predictions WHERE variant = 'shadow'").fetchall())
+            report = outcomes.record(db, [{"key": k, "actual": json.loads(p)} for k, p in said.items()], "api")
+        assert report.matched == 150 and not report.ambiguous
+        tab.refresh()
+        r = panel.result
+        assert r.mode == "shadow" and r.compared == 150 and r.live.requests == r.challenger.requests == 150
+        assert r.challenger.right == 150 and r.verdict.winner == "B", r.verdict.words
+        cells = {panel.table_model.item(i, 0).text(): panel.table_model.item(i, 2).text()
+                 for i in range(panel.table_model.rowCount())}
+        assert cells["Right, from real outcomes"] == "100% of 150"
+        assert "Version 3 is right more often than version 1" in panel.verdict.text()
+        assert panel.promote_button.isVisible() and panel.promote_button.text() == "Promote version 3"
+        qtbot.wait(200)
+        dash.grab().save(str(artifacts / "dashboard-shadow-result.png"))
+        panel.promote_button.click()
+        qtbot.waitUntil(lambda: tab.live_version() == "3", timeout=60_000)
+        assert services.find(SETTINGS, NAME).url == running.url
+        assert requests.post(running.url + "/v1/predict", json={"inputs": [rows[0]]}).json()["model_version"] == "3"
+        actions = [e["action"] for e in registry.history(NAME)]
+        assert actions[-3:] == ["shadow-start", "shadow-stop", "promote"]
+        assert "shadow test stopped version 3" in tab.history.item(1, 1).text()
+    finally:
+        services.stop(SETTINGS, NAME, registry)

@@ -18,7 +18,8 @@ from killtest import SteadyClient, corrupt_lines
 from deskml.core import services
 from deskml.core.monitoring import live
 from deskml.core.registry import Registry
-from deskml.core.runtimes import process
+from deskml.core.runtimes import front_door, process
+from deskml.core.runtimes.base import member_key
 from deskml.core.settings import Settings
 
 SETTINGS = Settings(docker_host="unix:///nonexistent/no-engine.sock", default_port=8680)
@@ -48,8 +49,13 @@ def _row(demo):
     return pd.read_csv(demo.reference).drop(columns="comes_back").iloc[0].to_dict()
 
 
+def _member(name):
+    """The state file key of the version's own service behind the model's address."""
+    return member_key(name, "1")
+
+
 def _service_pid(name):
-    return json.loads(process._state_file(name).read_text())["pid"]
+    return json.loads(process._state_file(_member(name)).read_text())["pid"]
 
 
 def _wait(condition, timeout=60, what="the condition"):
@@ -89,14 +95,14 @@ def test_a_crash_loop_is_given_up_with_a_plain_reason(local_model, monkeypatch):
     registry, name = local_model
     services.start(SETTINGS, registry, name)
     for _ in range(5):  # killed as soon as it is back, five times within two minutes
-        _wait(lambda: process.find(name) is not None and process.find(name).state == "running"
-              or process.find(name) is not None and process.find(name).state == "crashed", 60, "a restart")
-        if process.find(name).state == "crashed":
+        _wait(lambda: process.find(_member(name)) is not None and process.find(_member(name)).state == "running"
+              or process.find(_member(name)) is not None and process.find(_member(name)).state == "crashed", 60, "a restart")
+        if process.find(_member(name)).state == "crashed":
             break
         os.kill(_service_pid(name), signal.SIGKILL)
-        _wait(lambda: process.find(name).state != "running", 10, "the crash to be seen")
-    _wait(lambda: process.find(name).state == "crashed", 60, "giving up")
-    found = process.find(name)
+        _wait(lambda: process.find(_member(name)).state != "running", 10, "the crash to be seen")
+    _wait(lambda: process.find(_member(name)).state == "crashed", 60, "giving up")
+    found = process.find(_member(name))
     assert "crashed 5 times within 2 minutes" in found.reason and "SIGKILL" in found.reason
     state = next(m for m in services.overview(SETTINGS, registry) if m.model == name)
     assert state.state == "crashed" and state.detail.startswith("crashed at") and "gave up" in state.detail
@@ -110,10 +116,11 @@ def test_after_a_restart_of_the_computer_the_models_left_running_start_again(loc
     running = services.start(SETTINGS, registry, name)
     entry = tmp_path / "xdg" / "autostart" / "deskml-resume.desktop"
     assert entry.exists() and " resume --quiet" in entry.read_text() and "DESKML_HOME=" in entry.read_text()
-    st = json.loads(process._state_file(name).read_text())
-    for pid in (st["keeper"], st["pid"]):  # the computer goes down: every process ends at once
+    st = json.loads(process._state_file(_member(name)).read_text())
+    door = json.loads(front_door._state_file(name).read_text())
+    for pid in (st["keeper"], st["pid"], door["keeper"], door["pid"]):  # the computer goes down: all ends
         os.kill(pid, signal.SIGKILL)
-    _wait(lambda: process.find(name) is not None and process.find(name).state == "crashed", 10, "the crash")
+    _wait(lambda: process.find(_member(name)) is not None and process.find(_member(name)).state == "crashed", 10, "the crash")
     proc = run_cli("resume")
     assert proc.returncode == 0 and f"{name} is running again at {running.url}" in proc.stdout, proc.stderr
     assert requests.get(running.url + "/health", timeout=5).status_code == 200

@@ -81,6 +81,8 @@ def test_run_predict_kill_restart_stop(built, docker_client, demo):
     port = int(url.rsplit(":", 1)[1])
     run_cli("stop", NAME)
     blocker = socket.socket()
+    # as servers do: the front door's closed connections may still wait out TIME_WAIT on the port
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     blocker.bind(("127.0.0.1", port))
     blocker.listen()
     try:

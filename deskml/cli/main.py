@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import time
 import logging
 import sys
 import textwrap
@@ -29,7 +30,7 @@ from ..core.errors import DeskMLError, ExitCode, NotFound, UsageError
 
 SUBCOMMANDS = ("inspect", "build", "run", "stop", "status", "logs", "predict", "score", "monitor", "journal",
                "alerts", "erase", "privacy", "resume", "demo", "engine", "drift", "outcomes",
-               "accuracy", "history", "compare")
+               "accuracy", "history", "compare", "promote", "rollback", "ab", "shadow", "end-test")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -255,9 +256,10 @@ def _cmd_status(args) -> int:
     settings, _ = load_settings()
     items = services.all_services(settings)
     models = services.overview(settings, Registry())
+    behind = {m.model: services.behind(settings, m.model) for m in models if m.url}
     if args.json:
         print(json.dumps({"ok": True, "services": [r.to_dict() for r in items],
-                          "models": [asdict(m) for m in models]}, indent=2))
+                          "models": [{**asdict(m), "behind": behind.get(m.model, [])} for m in models]}, indent=2))
     elif not models:
         print("No models yet. Package one with: deskml build FILE --name NAME")
     else:
@@ -265,9 +267,28 @@ def _cmd_status(args) -> int:
         for m in models:
             version = m.running_version or m.version
             print(f"{m.model:<{width}}  version {version:<6} {m.detail:<44} {m.url}".rstrip())
+            if len(behind.get(m.model) or []) > 1:
+                print(f"{'':<{width}}  behind {m.url}: {behind_words(behind[m.model])}")
         if not any(m.state == "running" for m in models):
             print("No model is running. Start one with: deskml run NAME")
     return ExitCode.OK
+
+
+def behind_words(items: list[dict]) -> str:
+    """"version 2 (live, 90%), version 3 (A/B, 10%)" for ``services.behind``."""
+    words = []
+    for b in items:
+        if b["role"] == "live":
+            how = "live" + (f", {b['share']:.0%}" if b["share"] < 1 else "")
+        elif b["role"] == "challenger":
+            how = f"A/B, {b['share']:.0%}"
+        elif b["role"] == "shadow":
+            how = "shadow: answers copies, never sent back"
+        else:
+            how = f"kept ready for a roll back until {time.strftime('%H:%M', time.localtime(b['until']))}"
+        state = "" if b["state"] == "running" else f", {b['state']}"
+        words.append(f"version {b['version']} ({how}{state})")
+    return ", ".join(words)
 
 
 def _cmd_logs(args) -> int:

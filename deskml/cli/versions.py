@@ -1,5 +1,5 @@
-"""The command line's view of versions: the audit log, two versions compared (and, to come,
-promote and roll back)."""
+"""The command line's view of versions: the audit log, two versions compared, promote and
+roll back, A/B and shadow tests behind the model's one address."""
 from __future__ import annotations
 
 import json
@@ -22,6 +22,20 @@ def add_parsers(sub) -> None:
     co.add_argument("a", metavar="VERSION_A")
     co.add_argument("b", metavar="VERSION_B")
     co.add_argument("--json", action="store_true")
+    pr = sub.add_parser("promote", help="make a version the live one at the model's address (no failed request)")
+    pr.add_argument("model", metavar="NAME")
+    pr.add_argument("version", metavar="VERSION")
+    rb = sub.add_parser("rollback", help="back to the version that was live before")
+    rb.add_argument("model", metavar="NAME")
+    ab = sub.add_parser("ab", help="an A/B test: a share of the prediction requests to another version")
+    ab.add_argument("model", metavar="NAME")
+    ab.add_argument("version", metavar="VERSION")
+    ab.add_argument("--share", default="10%", help="the new version's share: 10%% or 0.1 (default 10%%)")
+    sh = sub.add_parser("shadow", help="a shadow test: another version answers a copy of every request, unseen")
+    sh.add_argument("model", metavar="NAME")
+    sh.add_argument("version", metavar="VERSION")
+    en = sub.add_parser("end-test", help="end the A/B or shadow test: every request to the live version")
+    en.add_argument("model", metavar="NAME")
 
 
 def history_lines(entries: list[dict]) -> list[str]:
@@ -75,4 +89,70 @@ def cmd_compare(args) -> int:
     return ExitCode.OK
 
 
-COMMANDS = {"history": cmd_history, "compare": cmd_compare}
+def share_of(text: str) -> float:
+    """"10%", "10 %" or "0.1" as 0.1; a clear message otherwise."""
+    from ..core.errors import UsageError
+
+    t = str(text).strip()
+    try:
+        value = float(t.rstrip("%").strip()) / (100 if t.endswith("%") else 1)
+    except ValueError:
+        value = -1.0
+    if not 0.0 < value < 1.0:
+        raise UsageError(f"'{text}' is not a share the new version can take.",
+                         "Give a share between 0 and 100%, for example --share 10%.")
+    return value
+
+
+def cmd_promote(args) -> int:
+    from ..core import services
+    from .monitoring import _context
+
+    settings, registry = _context()
+    running = services.promote(settings, registry, args.model, args.version)
+    print(f"{args.model}: version {running.version} is live at {running.url}")
+    return ExitCode.OK
+
+
+def cmd_rollback(args) -> int:
+    from ..core import services
+    from .monitoring import _context
+
+    settings, registry = _context()
+    running = services.rollback(settings, registry, args.model)
+    print(f"{args.model}: rolled back; version {running.version} is live at {running.url}")
+    return ExitCode.OK
+
+
+def cmd_test(args) -> int:
+    from ..core import services
+    from .monitoring import _context
+
+    settings, registry = _context()
+    if args.command == "ab":
+        share = share_of(args.share)
+        t = services.start_test(settings, registry, args.model, args.version, "split", share)
+        print(f"{args.model}: A/B test started. Version {t['challenger']} answers {share:.0%} of prediction "
+              f"requests, version {t['live']} the rest, at the same address. Requests with the same key "
+              f"(the x-deskml-key header or the body's \"key\") always meet the same version.")
+    else:
+        t = services.start_test(settings, registry, args.model, args.version, "shadow")
+        print(f"{args.model}: shadow test started. Version {t['live']} answers every request; version "
+              f"{t['challenger']} answers a copy of each prediction request, kept in the journal and never sent "
+              "back.")
+    return ExitCode.OK
+
+
+def cmd_end_test(args) -> int:
+    from ..core import services
+    from .monitoring import _context
+
+    settings, registry = _context()
+    stopped = services.stop_test(settings, registry, args.model)
+    print(f"{args.model}: the test of version {stopped} ended; the live version answers every request."
+          if stopped else f"{args.model} has no A/B or shadow test running.")
+    return ExitCode.OK
+
+
+COMMANDS = {"history": cmd_history, "compare": cmd_compare, "promote": cmd_promote, "rollback": cmd_rollback,
+            "ab": cmd_test, "shadow": cmd_test, "end-test": cmd_end_test}

@@ -25,6 +25,10 @@ def _explain(resp, what: str) -> DeskMLError:
         message = resp.json()["error"]["message"]
     except (ValueError, KeyError, TypeError):
         message = resp.text[:300]
+    if resp.headers.get("x-deskml-front-door") == "unavailable":  # the address is open, no version answers
+        return ServiceError(f"The model's service does not answer: {message}.",
+                            "Check it is running (deskml status) and start it if needed; DeskML restarts a "
+                            "crashed service by itself.")
     if 400 <= resp.status_code < 500:
         return UsageError(f"The model did not accept {what}: {message}.",
                           "Fix the input named in the message and try again.")

@@ -78,30 +78,117 @@ def local_note(info) -> str:
 
 def start(settings, registry, model: str, version: str | None = None, port: int | None = None,
           lan: bool = False) -> Running:
-    """Start a version (the newest when none is named) with its prediction journal, and
-    remember that the user wants it running (it comes back after a crash or a restart)."""
+    """Start a version (the newest when none is named) behind the model's one address, with
+    its prediction journal, and remember that the user wants it running (it comes back after
+    a crash or a restart). A model already running switches to it with no failed request."""
+    from .experiments import switch
+
     v = registry.get(model, version)
     journal = prepare_journal(registry, model, v)
     with _engine(settings) if v.tag else nullcontext() as client:  # a local version needs no engine
-        if client is not None:
-            process.stop(model)
-            running = container.run(client, registry, model, v.version, port=port,
-                                    default_port=settings.default_port, lan=lan, network=settings.network,
-                                    journal=journal)
-            _started(registry, model, running)
-            return running
-    if lan:
-        from .errors import UsageError
-        raise UsageError("Network access is available for models running in a container.",
-                         "Start Docker and build the model again, then use --lan.")
-    runtime_note = ("No container engine answers, so DeskML runs it as a local process on this computer."
-                    if v.tag else "This version was recorded without a container engine: it runs as a local process.")
-    running = process.run(registry, model, v.version, port=port, default_port=settings.default_port, journal=journal)
-    running.note = " ".join(n for n in (runtime_note, running.note) if n)
+        running = switch.go_live(settings, client, registry, model, v.version, port=port, lan=lan, journal=journal)
+    if not (client is not None and v.tag):
+        runtime_note = ("No container engine answers, so DeskML runs it as a local process on this computer."
+                        if v.tag else "This version was recorded without a container engine: it runs as a local "
+                                      "process.")
+        running.note = " ".join(n for n in (runtime_note, running.note) if n)
     _started(registry, model, running)
     from . import autostart
     autostart.keep(registry)
     return running
+
+
+def promote(settings, registry, model: str, version: str, detail: str = "") -> Running:
+    """Make ``version`` the live one at the model's address (started first; no failed request).
+    An A/B or shadow test running ends with it."""
+    from .runtimes import front_door
+
+    before = _live(settings, model)
+    door = front_door.find(model, ask=False)
+    tested = door.challenger() if door is not None else None
+    running = start(settings, registry, model, version)
+    if tested:
+        registry.audit(model, "ab-stop" if tested.get("mode") == "split" else "shadow-stop", tested["version"],
+                       previous=before, detail=f"ended: version {running.version} was made live")
+    registry.audit(model, "promote", running.version, previous=before, detail=detail)
+    return running
+
+
+def rollback(settings, registry, model: str) -> Running:
+    """Back to the version that was live before the current one."""
+    current = _live(settings, model)
+    if current is None:
+        raise NotFound(f"{model} is not running, so there is nothing to roll back.",
+                       f"Start the version you want: deskml run '{model}:VERSION'")
+    target = None
+    for entry in reversed(registry.history(model)):
+        if entry["action"] in ("promote", "rollback") and entry["version"] == current and entry.get("previous"):
+            target = entry["previous"]
+            break
+    if target is None:
+        from .errors import UsageError
+        raise UsageError(f"Version {current} of {model} was not promoted over another, so there is no version "
+                         "to go back to.", f"Start the version you want: deskml run '{model}:VERSION'")
+    running = start(settings, registry, model, target)
+    registry.audit(model, "rollback", running.version, previous=current)
+    return running
+
+
+def start_test(settings, registry, model: str, version: str, mode: str, share: float = 0.1) -> dict:
+    """An A/B ("split") or shadow test of ``version`` beside the live one, at the same address."""
+    from .experiments import switch
+
+    v = registry.get(model, version)
+    journal = prepare_journal(registry, model, v)
+    with _engine(settings) as client:
+        started = switch.start_test(settings, client, registry, model, v.version, mode, share, journal)
+    registry.audit(model, "ab-start" if mode == "split" else "shadow-start", v.version, previous=started["live"],
+                   detail=f"{share:.0%} of prediction requests" if mode == "split" else "a copy of every request")
+    return started
+
+
+def stop_test(settings, registry, model: str) -> str | None:
+    from .experiments import switch
+    from .runtimes import front_door
+
+    door = front_door.find(model, ask=False)
+    mode = (door.challenger() or {}).get("mode") if door else None
+    with _engine(settings) as client:
+        stopped = switch.stop_test(settings, client, model)
+    if stopped is not None:
+        registry.audit(model, "ab-stop" if mode == "split" else "shadow-stop", stopped,
+                       previous=door.live_version())
+    return stopped
+
+
+def behind(settings, model: str) -> list[dict]:
+    """Which versions answer behind the model's address, and how."""
+    from .experiments import switch
+
+    with _engine(settings) as client:
+        return switch.behind(client, model)
+
+
+def writers(settings, model: str) -> list[Running] | None:
+    """The services writing the model's journal now: every version behind its address (the
+    live one, a challenger, one kept warm), or None for a model started before the front door."""
+    from .experiments import switch
+    from .runtimes import front_door
+
+    if front_door.find(model, ask=False) is None:
+        return None
+    with _engine(settings) as client:
+        return switch.writers(client, model)
+
+
+def _live(settings, model: str) -> str | None:
+    from .runtimes import front_door
+
+    door = front_door.find(model, ask=False)
+    if door is not None and door.kept:
+        return door.live_version()
+    found = find(settings, model)
+    return found.version if found is not None and found.state in ("running", "restarting") else None
 
 
 def score(settings, registry, model: str, version: str, rows: list) -> dict:
@@ -147,10 +234,17 @@ def resume(settings, registry) -> list[tuple[str, Running | Exception]]:
 
 
 def find(settings, model: str) -> Running | None:
-    found = process.find(model)
-    if found is not None:
-        return found
+    """The model's address and the live version behind it (or, for a model started before
+    the front door, its own service), as they are now; None when nothing runs."""
+    from .experiments import switch
+    from .runtimes import front_door
+
     with _engine(settings) as client:
+        if front_door.find(model, ask=False) is not None:
+            return switch.find(client, model)
+        found = process.find(model)
+        if found is not None:
+            return found
         c = container.find_container(client, model) if client is not None else None
         return container.status_of(c) if c is not None else None
 
@@ -163,16 +257,26 @@ def url_of(settings, model: str) -> str:
 
 
 def all_services(settings) -> list[Running]:
-    """Every model's service there is: running, restarting, or crashed."""
+    """Every model's service there is: running, restarting, or crashed (one per model)."""
+    from .experiments import switch
+    from .runtimes import front_door
+
     with _engine(settings) as client:
-        items = container.status(client) if client is not None else []
-    return items + [r for r in process.status() if r.state in ("running", "restarting", "crashed")]
+        switch.expire_warm(client)
+        items = [r for r in (switch.find(client, m) for m in front_door.doors()) if r is not None]
+        seen = {r.model for r in items}
+        items += [r for r in (container.status(client) if client is not None else []) if r.model not in seen]
+    return items + [r for r in process.status() if r.state in ("running", "restarting", "crashed")
+                    and r.model not in seen]
 
 
 def stop(settings, model: str, registry=None) -> bool:
-    """Stop the model's service, and remember it was the user who stopped it."""
+    """Stop the model: its address and every version behind it; remember it was the user."""
+    from .experiments import switch
+
     stopped = process.stop(model)
     with _engine(settings) as client:
+        stopped = switch.stop_all(client, model) or stopped
         if client is not None:
             stopped = container.stop(client, model) or stopped
     if registry is not None:
@@ -184,12 +288,22 @@ def stop(settings, model: str, registry=None) -> bool:
 
 
 def logs(settings, model: str, tail: int = 200) -> str:
-    text = process.logs(model, tail)
+    """The log of the live version's service (or of the model's own, started before the front door)."""
+    from .runtimes import front_door
+    from .runtimes.base import member_key
+
+    door = front_door.find(model, ask=False)
+    key = member_key(model, door.live_version()) if door is not None and door.live_version() else model
+    text = process.logs(key, tail)
     if text is not None:
         return text
     with _engine(settings) as client:
         if client is None:
             raise NotFound(f"{model} is not running.", f"Start it with: deskml run '{model}'")
+        if door is not None and door.live_version():
+            c = container.member_container(client, model, door.live_version())
+            if c is not None:
+                return c.logs(tail=tail).decode("utf-8", "replace")
         return container.logs(client, model, tail)
 
 

@@ -30,6 +30,7 @@ class Settings:
     journal_raw_days: float = 90.0         # predictions kept one by one this long; their sums stay after
     keep_in_tray: bool = True              # closing the window while models run keeps DeskML in the tray
     notifications: bool = True             # serious alerts also as a desktop notification
+    keep_warm_minutes: float = 10.0        # after a switch, the old version keeps running this long (instant roll back)
 
     def validate(self) -> "Settings":
         if "{python}" not in self.base_image and ":" not in self.base_image:
@@ -60,6 +61,9 @@ class Settings:
         if not (1 <= float(self.journal_raw_days) <= 36500):
             raise SettingsError(f"Keeping predictions for {self.journal_raw_days} days is out of range.",
                                 "Choose between 1 and 36500 days; totals per minute and hour stay longer.")
+        if not (0 <= float(self.keep_warm_minutes) <= 1440):
+            raise SettingsError(f"Keeping the old version ready for {self.keep_warm_minutes} minutes is out of range.",
+                                "Choose between 0 (stop it at once) and 1440 minutes (a day).")
         return self
 
     def base_image_for(self, python: str) -> str:

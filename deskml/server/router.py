@@ -58,8 +58,10 @@ DROPPED = {b"connection", b"keep-alive", b"expect", b"proxy-connection", b"x-des
 
 def _error(status, message, close=True):
     body = json.dumps({"error": {"message": message}}).encode()
-    return (b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n%s\r\n%s"
-            % (status, REASONS.get(status, b"Error"), len(body), b"connection: close\r\n" if close else b"", body))
+    said = b"x-deskml-front-door: unavailable\r\n" if status >= 500 else b""  # no version answers
+    return (b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n%s%s\r\n%s"
+            % (status, REASONS.get(status, b"Error"), len(body), said, b"connection: close\r\n" if close else b"",
+               body))
 
 
 def share_of(key):

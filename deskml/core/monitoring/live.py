@@ -22,23 +22,34 @@ def store(model: str) -> JournalStore:
     return JournalStore(model_folder(model))
 
 
+def _writers(settings, model: str) -> list[tuple[str, bool, bool]]:
+    """(url, answering, needs the API key) of each service writing the model's journal: every
+    version behind the model's address (live, challenger, kept warm), or its own service."""
+    from .. import services
+
+    behind = services.writers(settings, model)
+    if behind is None:
+        found = services.find(settings, model)
+        behind = [found] if found is not None and found.state in ("running", "restarting") else []
+    return [(r.url, r.state == "running", r.lan) for r in behind]
+
+
 def live_instances(settings, model: str) -> set[str] | None:
-    """The runs of the model's service that are writing now: empty when none runs, None
+    """The runs of the model's services that are writing now: empty when none runs, None
     when that cannot be told (then no file that may still be written is deleted)."""
     import requests
 
-    from .. import services
-
-    found = services.find(settings, model)
-    if found is None or found.state not in ("running", "restarting"):
-        return set()
-    if found.state == "restarting":
-        return None
-    try:
-        journal = requests.get(found.url + "/health", timeout=2).json().get("journal")
-    except (requests.RequestException, ValueError):
-        return None
-    return {journal["instance"]} if journal else set()
+    instances = set()
+    for url, answering, _ in _writers(settings, model):
+        if not answering:
+            return None
+        try:
+            journal = requests.get(url + "/health", timeout=2).json().get("journal")
+        except (requests.RequestException, ValueError):
+            return None
+        if journal:
+            instances.add(journal["instance"])
+    return instances
 
 
 def refresh(settings, model: str, retention: bool = True, now: float | None = None) -> IngestResult:
@@ -53,20 +64,20 @@ def refresh(settings, model: str, retention: bool = True, now: float | None = No
 
 
 def rotate(settings, model: str) -> bool:
-    """Ask the running service to start a new journal file; False when none runs."""
+    """Ask each running service of the model to start a new journal file; False when none runs
+    or one could not."""
     import requests
 
-    from .. import services
-
-    found = services.find(settings, model)
-    if found is None or found.state != "running":
+    writers = [w for w in _writers(settings, model) if w[1]]
+    if not writers:
         return False
     headers = {}
-    if found.lan:
+    if any(lan for _, _, lan in writers):
         from ..registry import Registry
         headers["Authorization"] = f"Bearer {Registry().api_key(model)}"
     try:
-        return requests.post(found.url + "/v1/journal/rotate", headers=headers, timeout=5).status_code == 200
+        return all(requests.post(url + "/v1/journal/rotate", headers=headers, timeout=5).status_code == 200
+                   for url, _, _ in writers)
     except requests.RequestException:
         return False
 

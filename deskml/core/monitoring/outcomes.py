@@ -119,7 +119,10 @@ def _find(db, by: str, ref: str) -> list[tuple]:
         if not inst or not seq.isdigit():
             return []
         return db.execute(select + "WHERE i.inst = ? AND p.seq = ? AND p.status = 200", (inst, int(seq))).fetchall()
-    return db.execute(select + "WHERE p.key = ? AND p.status = 200 ORDER BY p.t DESC", (ref,)).fetchall()
+    # a shadow answer shares its key with the live one: the outcome belongs to the live one
+    # (the A/B result finds the shadow answer through their pair id)
+    return db.execute(select + "WHERE p.key = ? AND p.status = 200 AND (p.variant IS NULL OR p.variant != 'shadow') "
+                      "ORDER BY p.t DESC", (ref,)).fetchall()
 
 
 def read_file(path) -> list[dict]:

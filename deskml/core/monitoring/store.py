@@ -262,6 +262,8 @@ class JournalStore:
                         error[key] = rec[key]
                 rows.append((rec["t"], iid, rec["seq"], rec.get("v"), rec.get("src"), rec.get("st", 500),
                              rec.get("ms"), None, None, None, None, json.dumps(error)))
+                if rec.get("var") is not None:
+                    tested.append((rec["var"], None, iid, rec["seq"]))
                 if rec.get("var") != "shadow":
                     aggregates.add_refusal(rec)
             elif kind == "o":  # outcomes told to the service: joined once the rows before are stored

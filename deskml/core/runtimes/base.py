@@ -33,6 +33,11 @@ class Running:
         return dict(self.__dict__)
 
 
+def member_key(model: str, version: str) -> str:
+    """The name of a version's own service behind the model's front door (a state file, a container)."""
+    return f"{model}@{version}"
+
+
 def wait_healthy(url: str, timeout: float = 60.0, alive=lambda: True, interval: float = 0.05,
                  path: str = HEALTH_PATH) -> float:
     """Poll ``url`` + ``path`` until it answers 200; seconds waited. Raises ServiceUnhealthy."""

@@ -23,10 +23,11 @@ from ...server.contract import HEALTH_PATH, SERVER_PORT
 from ..errors import EngineUnavailable, NotFound, ServiceUnhealthy
 from ..paths import slug
 from ..registry import Registry
-from .base import Running, choose_port, scores_from, start_failure, wait_healthy
+from .base import Running, choose_port, member_key, scores_from, start_failure, wait_healthy
 
 LABEL = contract.LABEL_MODEL
 PORT_LABEL = contract.LABEL_PORT
+MEMBER = "member"   # contract.LABEL_ROLE of a version's container behind the model's front door
 
 
 def engine_kind(client) -> str | None:
@@ -88,8 +89,25 @@ def container_name(model: str) -> str:
 
 
 def find_container(client, model: str):
-    found = _services(client.containers.list(all=True, filters={"label": f"{LABEL}={model}"}))
+    """The model's own container (a model started before the front door), or None."""
+    found = [c for c in _services(client.containers.list(all=True, filters={"label": f"{LABEL}={model}"}))
+             if (c.labels or {}).get(contract.LABEL_ROLE) != MEMBER]
     return found[0] if found else None
+
+
+def member_containers(client, model: str | None = None) -> list:
+    """The containers of versions behind front doors (of ``model``, or of every model)."""
+    wanted = f"{LABEL}={model}" if model is not None else LABEL
+    return client.containers.list(all=True, filters={"label": [wanted, f"{contract.LABEL_ROLE}={MEMBER}"]})
+
+
+def member_container(client, model: str, version: str):
+    from docker.errors import NotFound as Missing
+
+    try:
+        return client.containers.get(container_name(member_key(model, version)))
+    except Missing:
+        return None
 
 
 def _services(containers) -> list:
@@ -125,24 +143,30 @@ def journal_mount(client, kind: str | None, folder) -> dict:
 
 def run(client, registry: Registry, model: str, version: str | None = None, port: int | None = None,
         default_port: int = 8600, timeout: float = 60.0, lan: bool = False, network: str = "auto",
-        journal=None) -> Running:
+        journal=None, member: bool = False) -> Running:
     """Start the model's container. ``lan``: listen on every network interface, which
     requires an API key (made once per model, kept in the registry). ``network``:
     "auto" (the host's network where that is this computer's) or "published".
-    ``journal``: the host folder its prediction journal goes to (None: no journal)."""
+    ``journal``: the host folder its prediction journal goes to (None: no journal).
+    ``member``: the version's own container behind the model's front door, on ``port``
+    of this computer only (``lan`` then only asks for the API key: the front door listens)."""
     v = registry.get(model, version)
-    old = find_container(client, model)
-    if old is not None:  # replace the model's container, keeping its port
+    old = member_container(client, model, v.version) if member else find_container(client, model)
+    if old is not None:  # replace the container, keeping its port
         old.remove(force=True)
-    chosen, note = choose_port(model, registry, port, default_port)
+    if member:
+        chosen, note = port, ""
+    else:
+        chosen, note = choose_port(model, registry, port, default_port)
     env = {contract.ENV_API_KEY: registry.api_key(model, create=True)} if lan else {}
+    listen_all = lan and not member
     kind = engine_kind(client)
     mode = network_mode(client, client.images.get(v.tag), network, kind)
     if mode == "host":
-        env.update({contract.ENV_HOST: "0.0.0.0" if lan else "127.0.0.1", contract.ENV_PORT: str(chosen)})
+        env.update({contract.ENV_HOST: "0.0.0.0" if listen_all else "127.0.0.1", contract.ENV_PORT: str(chosen)})
         where = {"network_mode": "host"}
     else:
-        where = {"ports": {f"{SERVER_PORT}/tcp": ("0.0.0.0" if lan else "127.0.0.1", chosen)}}
+        where = {"ports": {f"{SERVER_PORT}/tcp": ("0.0.0.0" if listen_all else "127.0.0.1", chosen)}}
     if journal is not None:
         mount = journal_mount(client, kind, journal)
         env.update(mount.pop("environment"))
@@ -151,20 +175,21 @@ def run(client, registry: Registry, model: str, version: str | None = None, port
 
     try:
         container = client.containers.run(
-            v.tag, name=container_name(model), detach=True,
+            v.tag, name=container_name(member_key(model, v.version) if member else model), detach=True,
             restart_policy={"Name": "unless-stopped"}, environment=env, ulimits=_ulimits(kind),
             labels={LABEL: model, contract.LABEL_VERSION: v.version, contract.LABEL_MANAGED: "true",
                     contract.LABEL_LAN: "true" if lan else "false", PORT_LABEL: str(chosen),
-                    contract.LABEL_NETWORK: mode}, **where)
+                    contract.LABEL_NETWORK: mode, **({contract.LABEL_ROLE: MEMBER} if member else {})}, **where)
     except APIError as exc:
-        stale = find_container(client, model)
+        stale = member_container(client, model, v.version) if member else find_container(client, model)
         if stale is not None:  # created but not started: leave nothing behind
             stale.remove(force=True)
         raise EngineUnavailable(f"The container engine could not start {model}.",
                                 "Look at the details; check that the engine works (deskml engine) and try "
                                 "again, or choose another engine in Settings.",
                                 details=str(exc.explanation or exc)) from None
-    registry.set_port(model, chosen)
+    if not member:
+        registry.set_port(model, chosen)
     url = f"http://127.0.0.1:{chosen}"
 
     def alive():  # a service that stopped or was restarted will not become ready: stop waiting
@@ -324,7 +349,9 @@ def _probe(url: str, otherwise: str) -> str:
 
 
 def status(client) -> list[Running]:
-    return [status_of(c) for c in _services(client.containers.list(all=True, filters={"label": LABEL}))]
+    """The models' own containers (started before the front door)."""
+    return [status_of(c) for c in _services(client.containers.list(all=True, filters={"label": LABEL}))
+            if (c.labels or {}).get(contract.LABEL_ROLE) != MEMBER]
 
 
 def stop(client, model: str) -> bool:

@@ -95,6 +95,116 @@ def apply(path: Path, url: str, port: int, live: Member | None, challenger: Chal
                            "Wait a moment and look again; the new version already takes every new request.")
 
 
+# -- the model's front door, kept running like a local service ------------------------------------
+def _folder() -> Path:
+    from ..paths import data_dir
+
+    d = data_dir() / "front-door"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def config_file(model: str) -> Path:
+    from ..paths import slug
+
+    return _folder() / f"{slug(model)}.json"
+
+
+def _state_file(model: str) -> Path:
+    from ..paths import slug
+
+    return _folder() / f"{slug(model)}.state.json"
+
+
+@dataclass
+class Door:
+    """A model's front door as it is now."""
+    model: str
+    url: str
+    port: int
+    host: str
+    config: dict            # what it was told
+    status: dict | None     # what it says (None: it does not answer)
+    kept: bool              # its keeper runs (it comes back if it crashes)
+
+    def live_version(self) -> str | None:
+        return (self.config.get("live") or {}).get("version")
+
+    def challenger(self) -> dict | None:
+        return self.config.get("challenger")
+
+
+def find(model: str, ask: bool = True) -> Door | None:
+    from .process import _alive
+    from .supervise import read_state
+
+    st = read_state(_state_file(model))
+    config = read_config(config_file(model))
+    if st is None or config is None:
+        return None
+    kept = bool(st.get("keeper")) and _alive(st["keeper"])
+    return Door(model, st["url"], int(config["port"]), config.get("host", "127.0.0.1"), config,
+                status(st["url"], 1.0) if ask and kept else None, kept)
+
+
+def launch(model: str, port: int, host: str, live: Member, challenger: Challenger | None = None,
+           timeout: float = 15.0) -> Door:
+    """Start the model's front door under a keeper, at ``host:port``, with ``live`` behind it."""
+    from ..paths import data_dir
+    from .process import keep
+    from .supervise import read_state, write_state
+
+    halt(model)
+    path = config_file(model)
+    write_config(path, port, live, challenger, host)
+    log = data_dir() / "logs" / f"{_state_file(model).name.removesuffix('.state.json')}.front-door.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    offset = log.stat().st_size if log.exists() else 0
+    url = f"http://127.0.0.1:{port}"
+    state_path = _state_file(model)
+    env = {"PYTHONPATH": _environment()["PYTHONPATH"]}
+    write_state(state_path, {"model": model, "url": url, "port": port, "log": str(log),
+                             "cmd": [sys.executable, "-m", "deskml.server.router", str(path)], "env": env,
+                             "status": "starting", "restarts": 0, "pid": None, "started": time.time()})
+    keeper = keep(state_path, env)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        st = status(url, 0.5)
+        if st is not None and st.get("pid") == (read_state(state_path) or {}).get("pid"):
+            return find(model)
+        if keeper.poll() is not None or (read_state(state_path) or {}).get("restarts"):
+            break
+        time.sleep(0.05)
+    halt(model)
+    with open(log, "rb") as f:
+        f.seek(offset)
+        said = f.read().decode("utf-8", "replace")[-3000:]
+    raise ServiceUnhealthy(f"The address of {model} (port {port}) could not be opened.",
+                           "Another program may have taken the port: close it, or start the model with another "
+                           "port.", details=said)
+
+
+def halt(model: str) -> bool:
+    """Stop the model's front door; its address closes."""
+    from .process import end
+
+    stopped = end(_state_file(model))
+    config_file(model).unlink(missing_ok=True)
+    return stopped
+
+
+def doors() -> list[str]:
+    """The models that have a front door (running or not)."""
+    from .supervise import read_state
+
+    out = []
+    for f in sorted(_folder().glob("*.state.json")):
+        st = read_state(f)
+        if st is not None and st.get("model"):
+            out.append(st["model"])
+    return out
+
+
 def start(path: Path, log: Path, url: str, timeout: float = 15.0) -> subprocess.Popen:
     """The front door as a process of its own (tests and benchmarks; the app keeps it under a keeper)."""
     log = open(log, "ab")

@@ -22,7 +22,7 @@ from pathlib import Path
 from ...server.contract import SKOPS_TRUSTED_FILE, START_FAILED
 from ..errors import ServiceUnhealthy
 from ..paths import data_dir, slug
-from .base import Running, choose_port, scores_from, start_failure, wait_healthy
+from .base import Running, choose_port, member_key, scores_from, start_failure, wait_healthy
 from .supervise import read_state, write_state
 
 
@@ -51,26 +51,29 @@ def _alive(pid: int) -> bool:
 
 
 def run(registry, model: str, version: str | None = None, port: int | None = None,
-        default_port: int = 8600, timeout: float = 60.0, journal=None) -> Running:
+        default_port: int = 8600, timeout: float = 60.0, journal=None, member: bool = False) -> Running:
     """Start the model's service under its keeper and wait until it answers its health check.
-    ``journal``: the folder its prediction journal goes to (None: no journal)."""
+    ``journal``: the folder its prediction journal goes to (None: no journal). ``member``:
+    the version's own service behind the front door, on ``port`` (this computer only)."""
     v = registry.get(model, version)
-    stop(model)
-    chosen, note = choose_port(model, registry, port, default_port)
-    log_path = data_dir() / "logs" / f"{_state_file(model).stem}.log"
+    key = member_key(model, v.version) if member else model
+    stop(key)
+    if member:
+        chosen, note = port, ""
+    else:
+        chosen, note = choose_port(model, registry, port, default_port)
+        registry.set_port(model, chosen)
+    log_path = data_dir() / "logs" / f"{_state_file(key).stem}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = _environment()
     cmd = [*serve_command(model, v), "--port", str(chosen), "--journal", str(journal) if journal is not None else "off"]
     offset = log_path.stat().st_size if log_path.exists() else 0
-    registry.set_port(model, chosen)
     url = f"http://127.0.0.1:{chosen}"
-    state_path = _state_file(model)
+    state_path = _state_file(key)
     write_state(state_path, {"model": model, "version": v.version, "port": chosen, "url": url, "log": str(log_path),
                              "cmd": cmd, "env": env, "status": "starting", "restarts": 0, "pid": None,
-                             "started": time.time()})
-    keeper = subprocess.Popen([sys.executable, "-m", "deskml.core.runtimes.supervise", str(state_path)],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              env={**os.environ, **env}, start_new_session=True)
+                             "started": time.time(), "member": member})
+    keeper = keep(state_path, env)
 
     def alive():
         st = read_state(state_path) or {}
@@ -80,7 +83,7 @@ def run(registry, model: str, version: str | None = None, port: int | None = Non
         wait_healthy(url, timeout, alive=alive)
     except ServiceUnhealthy as err:
         crashed = not alive()
-        stop(model)
+        stop(key)
         with open(log_path, "rb") as f:  # this start's lines only
             f.seek(offset)
             log = f.read().decode("utf-8", "replace")[-20000:]
@@ -91,6 +94,27 @@ def run(registry, model: str, version: str | None = None, port: int | None = Non
     st = read_state(state_path) or {}
     return Running(model=model, version=v.version, url=url, port=chosen, state="running", health="healthy",
                    container_id=f"pid {st.get('pid')}", note=note)
+
+
+def keep(state_path: Path, env: dict) -> subprocess.Popen:
+    """Start a keeper (``supervise``) for what the state file describes, in a session of its own."""
+    return subprocess.Popen([sys.executable, "-m", "deskml.core.runtimes.supervise", str(state_path)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, **env}, start_new_session=True)
+
+
+def end(state_path: Path) -> bool:
+    """Stop the keeper a state file names and what it keeps (gracefully, then for sure); forget the state."""
+    st = read_state(state_path)
+    if st is None:
+        return False
+    stopped = False
+    for pid in (st.get("keeper"), st.get("pid")):
+        if pid and _alive(pid):
+            stopped = True
+            _end_group(pid)
+    Path(state_path).unlink(missing_ok=True)
+    return stopped
 
 
 def _environment() -> dict:
@@ -156,13 +180,20 @@ def _running(model: str, st: dict) -> Running:
                    reason=st.get("reason") or "")
 
 
-def status() -> list[Running]:
+def status(members: bool = False) -> list[Running]:
+    """The services of the state files: the models' own (before the front door), or with
+    ``members`` the versions' services behind front doors."""
     out = []
     for f in sorted(_state_dir().glob("*.json")):
         st = read_state(f)
-        if st is not None:
+        if st is not None and bool(st.get("member")) == members:
             out.append(_running(f.stem, st))
     return out
+
+
+def members(model: str) -> list[Running]:
+    """The versions' services of ``model`` behind its front door, as they are now."""
+    return [r for r in status(members=True) if r.model == model]
 
 
 def find(model: str) -> Running | None:
@@ -176,17 +207,7 @@ def find(model: str) -> Running | None:
 
 def stop(model: str) -> bool:
     """Stop the keeper and its service (gracefully, then for sure); forget the state."""
-    f = _state_file(model)
-    st = read_state(f)
-    if st is None:
-        return False
-    stopped = False
-    for pid in (st.get("keeper"), st.get("pid")):
-        if pid and _alive(pid):
-            stopped = True
-            _end_group(pid)
-    f.unlink(missing_ok=True)
-    return stopped
+    return end(_state_file(model))
 
 
 def _end_group(pid: int) -> None:

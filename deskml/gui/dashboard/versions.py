@@ -1,7 +1,8 @@
 """The Versions tab: every version of the model (when it was made, from which file, with
-which libraries and reference data, the user's notes), which one is live, two versions
+which libraries and reference data, the user's notes), which one is live, making a version
+live and rolling back (no failed request: ``core.experiments.switch``), two versions
 compared side by side (``core.experiments.compare``, in a worker: it asks both versions to
-answer the reference data), and the audit log."""
+answer the reference data), A/B and shadow tests (``experiment.TestPanel``), and the audit log."""
 from __future__ import annotations
 
 import time
@@ -15,6 +16,7 @@ from ...core.experiments.catalogue import catalogue
 from .. import workers
 from ..widgets.message import MessageBanner
 from ..widgets.tables import text_row, text_table
+from .experiment import TestPanel
 
 if TYPE_CHECKING:
     from . import ModelDashboard
@@ -41,9 +43,20 @@ class VersionsTab(QWidget):
         self.notes.setMaximumHeight(70)
         self.save_notes = QPushButton("Save notes")
         self.save_notes.clicked.connect(self.store_notes)
+        self.promote_button = QPushButton("Make this version live")
+        self.promote_button.setToolTip("It starts beside the live one, and takes over only once it answers; "
+                                       "no request fails.")
+        self.promote_button.clicked.connect(self.promote)
+        self.rollback_button = QPushButton("Roll back")
+        self.rollback_button.setToolTip("Back to the version that was live before.")
+        self.rollback_button.clicked.connect(self.rollback)
         notes_row = QHBoxLayout()
         notes_row.addWidget(self.notes, 1)
-        notes_row.addWidget(self.save_notes)
+        side = QVBoxLayout()
+        for button in (self.save_notes, self.promote_button, self.rollback_button):
+            side.addWidget(button)
+        notes_row.addLayout(side)
+        self.tests = TestPanel(self)
 
         self.a_box, self.b_box = QComboBox(), QComboBox()
         self.compare_button = QPushButton("Compare")
@@ -75,18 +88,21 @@ class VersionsTab(QWidget):
         top_layout.addWidget(self.live_label)
         top_layout.addWidget(self.table, 1)
         top_layout.addLayout(notes_row)
-        bottom = QSplitter()
-        bottom.addWidget(compare_box)
-        bottom.addWidget(history_box)
-        bottom.setSizes([500, 500])
+        middle = QSplitter()
+        middle.addWidget(compare_box)
+        middle.addWidget(self.tests)
+        middle.setSizes([450, 550])
         split = QSplitter(Qt.Vertical)
         split.addWidget(top)
-        split.addWidget(bottom)
+        split.addWidget(middle)
+        split.addWidget(history_box)
+        split.setSizes([220, 400, 130])
         layout = QVBoxLayout(self)
         layout.addWidget(self.message)
         layout.addWidget(split, 1)
         self._rows = []
         self._worker = None
+        self._switching = None
         self.compared = 0
         self.refresh()
 
@@ -113,6 +129,9 @@ class VersionsTab(QWidget):
             elif len(versions) > default:
                 box.setCurrentIndex(default)
         self._select(selected or (versions[0] if versions else None))
+        self.tests.refresh(versions, live.version if live else None)
+        self.rollback_button.setEnabled(self._switching is None and any(
+            e["action"] in ("promote", "rollback") for e in registry.history(model)))
         self.history.removeRows(0, self.history.rowCount())
         for e in reversed(registry.history(model)):
             what = ACTIONS.get(e["action"], e["action"]) + (f" version {e['version']}" if e.get("version") else "")
@@ -121,6 +140,37 @@ class VersionsTab(QWidget):
             self.history.appendRow(text_row([time.strftime("%Y-%m-%d %H:%M", time.localtime(e["at"])), what,
                                              e.get("user") or "(before the audit log)", e.get("detail") or ""],
                                             tooltips=True))
+
+    def live_version(self) -> str | None:
+        return next((r.version for r in self._rows if r.live), None)
+
+    def promote(self) -> None:
+        version = self._selected()
+        if version is None or self._switching is not None:
+            return
+        from ...core import services
+
+        self._switch(f"Starting version {version}; it takes over once it answers…", services.promote,
+                     self.dash.settings, self.dash.registry, self.dash.model, version)
+
+    def rollback(self) -> None:
+        if self._switching is not None:
+            return
+        from ...core import services
+
+        self._switch("Rolling back…", services.rollback, self.dash.settings, self.dash.registry, self.dash.model)
+
+    def _switch(self, words: str, fn, *args) -> None:
+        self.live_label.setText(words)
+        self.promote_button.setEnabled(False)
+        self.rollback_button.setEnabled(False)
+        self._switching = workers.start(fn, *args, on_done=lambda _: None, on_error=self.message.show_error,
+                                        on_finished=self._switched)
+
+    def _switched(self) -> None:
+        self._switching = None
+        self.refresh()
+        self._show_notes()
 
     def _selected(self) -> str | None:
         rows = self.table.selectionModel().selectedRows()
@@ -137,6 +187,7 @@ class VersionsTab(QWidget):
         row = next((r for r in self._rows if r.version == version), None)
         self.notes.setPlainText(row.notes if row else "")
         self.save_notes.setEnabled(row is not None)
+        self.promote_button.setEnabled(row is not None and not row.live and self._switching is None)
 
     def store_notes(self) -> None:
         version = self._selected()
