@@ -81,7 +81,9 @@ def main():
     packaging.run_to_end(packaging.package(client, registry, info, "bench cancer", None, template))
     port = free_port()
     t = time.perf_counter()
-    running = runtime.run(client, registry, "bench cancer", port=port, default_port=port)
+    journal = work / "journal"   # every prediction journaled, as DeskML runs a model
+    journal.mkdir()
+    running = runtime.run(client, registry, "bench cancer", port=port, default_port=port, journal=journal)
     start_s = time.perf_counter() - t
     container = runtime.find_container(client, "bench cancer")
     network = container.labels.get("io.deskml.network", "?")

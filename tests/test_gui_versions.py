@@ -62,8 +62,13 @@ def test_the_versions_tab(qtbot, two_versions, artifacts, dark):
         registry.set_desired(NAME, "stopped", None)
 
 
-def _third_version(demo, folder):
+@pytest.fixture(scope="module")
+def third_version(two_versions, demo, tmp_path_factory):
     """Version 3: a random forest on the same inputs as version 1 (version 2 refuses 'age')."""
+    return _third_version(demo, tmp_path_factory.mktemp("third"))
+
+
+def _third_version(demo, folder):
     import os
 
     import joblib
@@ -97,7 +102,7 @@ def _third_version(demo, folder):
     return "3"
 
 
-def test_a_shadow_test_its_result_and_promoting_the_winner(qtbot, two_versions, artifacts, demo, tmp_path):
+def test_a_shadow_test_its_result_and_promoting_the_winner(qtbot, third_version, artifacts, demo):
     """Started from the panel; 150 requests answered by version 1 with version 3 in its shadow;
     outcomes that side with version 3 wherever they differ: the result says so, and one
     click makes version 3 live."""
@@ -113,7 +118,7 @@ def test_a_shadow_test_its_result_and_promoting_the_winner(qtbot, two_versions, 
     from deskml.gui.dashboard import ModelDashboard
 
     registry = Registry()
-    third = _third_version(demo, tmp_path)
+    third = third_version
     running = services.start(SETTINGS, registry, NAME, "1")
     try:
         dash = ModelDashboard(NAME, SETTINGS, registry)
@@ -159,5 +164,63 @@ def test_a_shadow_test_its_result_and_promoting_the_winner(qtbot, two_versions, 
         actions = [e["action"] for e in registry.history(NAME)]
         assert actions[-3:] == ["shadow-start", "shadow-stop", "promote"]
         assert "shadow test stopped version 3" in tab.history.item(1, 1).text()
+    finally:
+        services.stop(SETTINGS, NAME, registry)
+
+
+def test_an_ab_test_from_the_panel_with_real_outcomes(qtbot, third_version, artifacts, demo):
+    """A 50/50 split started from the panel, 200 customers, their real outcomes from the
+    reference data: each side's figures and the verdict equal a direct count."""
+    import pandas as pd
+    import requests
+
+    from deskml.core import services
+    from deskml.core.demo import TARGET
+    from deskml.core.experiments.sequential import verdict
+    from deskml.core.monitoring import live, outcomes
+    from deskml.gui.dashboard import ModelDashboard
+
+    registry = Registry()
+    running = services.start(SETTINGS, registry, NAME, "1")
+    try:
+        dash = ModelDashboard(NAME, SETTINGS, registry)
+        qtbot.addWidget(dash)
+        dash.resize(1100, 860)
+        dash.show()
+        dash.tabs.setCurrentWidget(dash.versions)
+        tab, panel = dash.versions, dash.versions.tests
+        panel.version_box.setCurrentText(third_version)
+        panel.split_radio.setChecked(True)
+        panel.share_spin.setValue(50)
+        panel.start_button.click()
+        qtbot.waitUntil(lambda: panel.running_test is not None and panel.running_test["mode"] == "split",
+                        timeout=60_000)
+        data = pd.read_csv(demo.reference).tail(200).reset_index(drop=True)
+        session = requests.Session()
+        told = []
+        for i, row in enumerate(data.drop(columns=TARGET).to_dict("records")):
+            answer = session.post(running.url + "/v1/predict", json={"inputs": [row], "key": f"s{i}"}).json()
+            told.append((f"s{i}", answer["model_version"], answer["predictions"][0], data[TARGET][i]))
+        live.refresh(SETTINGS, NAME)
+        with live.store(NAME).connect() as db:
+            report = outcomes.record(db, [{"key": k, "actual": t} for k, _, _, t in told], "api")
+        assert report.matched == 200
+        tab.refresh()
+        r = panel.result
+        a = [p == t for _, v, p, t in told if v == "1"]
+        b = [p == t for _, v, p, t in told if v == third_version]
+        assert r.mode == "split" and r.share == 0.5 and 60 <= len(b) <= 140
+        assert (r.live.requests, r.challenger.requests) == (len(a), len(b))
+        assert (r.live.outcomes, r.live.right, r.challenger.outcomes, r.challenger.right) == (
+            len(a), sum(a), len(b), sum(b))
+        expected = verdict("split", a, b, names=("version 1", f"version {third_version}"), share_b=0.5)
+        assert r.verdict.words == expected.words and panel.verdict.text().endswith(expected.words[1:])
+        assert panel.promote_button.isVisible() == (expected.winner == "B")
+        assert "A/B test, version 3 answering 50% of prediction requests" in panel.summary.text()
+        qtbot.wait(200)
+        dash.grab().save(str(artifacts / "dashboard-ab-result.png"))
+        panel.end_button.click()
+        qtbot.waitUntil(lambda: panel.running_test is None, timeout=60_000)
+        assert "ended" in panel.summary.text()
     finally:
         services.stop(SETTINGS, NAME, registry)

@@ -50,16 +50,16 @@ def test_promote_and_roll_back_with_no_failed_request(two_versions, demo):
     running = services.start(SETTINGS, registry, NAME, "1")
     url, port = running.url, running.port
     with Steady(url, port, {"inputs": [_row(demo)]}) as steady:
-        time.sleep(1.0)
+        time.sleep(0.5)
         switching = time.monotonic()
         promoted_to = services.promote(SETTINGS, registry, NAME, "2")
         promoted = time.monotonic()
         assert process.find(member_key(NAME, "1")) is None      # drained, then stopped
-        time.sleep(1.0)
+        time.sleep(0.5)
         rolling = time.monotonic()
         rolled = services.rollback(SETTINGS, registry, NAME)
         rolled_back = time.monotonic()
-        time.sleep(1.0)
+        time.sleep(0.5)
     assert steady.failures == []
     assert promoted_to.url == rolled.url == url and rolled.version == "1"
     answers = steady.answers

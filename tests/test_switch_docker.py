@@ -35,16 +35,16 @@ def test_promote_and_roll_back_containers_with_no_failed_request(two_images, doc
     url, port = running.url, running.port
     row = pd.read_csv(demo.reference).drop(columns="comes_back").iloc[0].to_dict()
     with Steady(url, port, {"inputs": [row]}) as steady:
-        time.sleep(1.0)
+        time.sleep(0.5)
         switching = time.monotonic()
         services.promote(settings, registry, NAME, "2")
         promoted = time.monotonic()
         assert container.member_container(docker_client, NAME, "1") is None     # drained, then removed
-        time.sleep(1.0)
+        time.sleep(0.5)
         rolling = time.monotonic()
         services.rollback(settings, registry, NAME)
         rolled_back = time.monotonic()
-        time.sleep(1.0)
+        time.sleep(0.5)
     assert steady.failures == []
     answers = steady.answers
     print(f"\ncontainers: {len(answers)} answers through promote and roll back, {len(steady.failures)} failed")

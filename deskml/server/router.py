@@ -34,6 +34,7 @@ CONFIG: ``{"generation": 1, "host": "127.0.0.1", "port": 8600,
 import asyncio
 import collections
 import hashlib
+import ipaddress
 import json
 import os
 import random
@@ -160,6 +161,7 @@ class Client(Plumbing, asyncio.Protocol):
         self.active = None
         self.closed = False
         self.reading_paused = False
+        self.local = False
         self.upstream_paused = None   # an upstream whose reading waits for this client to drain
 
     # -- asyncio -------------------------------------------------------------------------
@@ -167,6 +169,11 @@ class Client(Plumbing, asyncio.Protocol):
         self.transport = transport
         self.router.clients.add(self)
         transport.set_write_buffer_limits(HIGH_WATER)
+        peer = transport.get_extra_info("peername")
+        try:  # the front door's own page is for this computer only (DeskML asks it)
+            self.local = ipaddress.ip_address(peer[0].split("%")[0]).is_loopback
+        except (TypeError, ValueError, IndexError):
+            self.local = False
 
     def connection_lost(self, exc):
         self.closed = True
@@ -233,7 +240,7 @@ class Client(Plumbing, asyncio.Protocol):
         # a small body goes with its head in one write (one wake-up of the service, not two);
         # a large or chunked one is passed on as it comes
         ex.wait_body = not ex.chunked and length <= KEEP_BODY
-        if ex.path == STATUS_PATH:
+        if ex.path == STATUS_PATH and self.local:
             ex.wait_body = True
         elif router.challenger is not None and ex.method == b"POST" and ex.path == PREDICT_PATH:
             if router.challenger.mode == "split" and ex.key is None:
@@ -290,7 +297,7 @@ class Client(Plumbing, asyncio.Protocol):
 
     def _start(self, ex):
         self.active = ex
-        if ex.path == STATUS_PATH:
+        if ex.path == STATUS_PATH and self.local:
             body = json.dumps(self.router.status()).encode()
             self.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
                        % (len(body), body))

@@ -32,7 +32,7 @@ def member_status(client, model: str, version: str) -> Running | None:
     if client is not None:
         c = container.member_container(client, model, version)
         if c is not None:
-            return container.status_of(c)
+            return container.status_if_there(c)
     return None
 
 
@@ -221,8 +221,8 @@ def writers(client, model: str) -> list[Running]:
     """Every version's service of the model that is up or coming back (each writes its journal)."""
     out = [r for r in process.members(model) if r.state in ("running", "restarting")]
     if client is not None:
-        out += [r for r in (container.status_of(c) for c in container.member_containers(client, model))
-                if r.state in ("running", "restarting")]
+        out += [r for r in (container.status_if_there(c) for c in container.member_containers(client, model))
+                if r is not None and r.state in ("running", "restarting")]
     return out
 
 

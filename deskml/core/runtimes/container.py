@@ -325,6 +325,16 @@ def status_of(container, note: str = "") -> Running:
         restarts=restarts, crashed_at=crashed_at, reason=reason)
 
 
+def status_if_there(container) -> Running | None:
+    """status_of, or None for a container removed meanwhile (a switch stopping it)."""
+    from docker.errors import NotFound as Missing
+
+    try:
+        return status_of(container)
+    except Missing:
+        return None
+
+
 def _epoch(text) -> float | None:
     """Docker's times (RFC 3339 with nanoseconds) as seconds since 1970; None for 'never'."""
     import re

@@ -23,6 +23,14 @@ def state_color(state: str, palette) -> QColor | None:
     return QColor(value) if value else None
 
 
+def _missed(exc) -> None:
+    """A poll that failed (the engine went away mid-answer): the next one, in a few seconds,
+    tries again; the reason goes to the log for the developers."""
+    import logging
+
+    logging.getLogger("deskml").debug("the model list's poll failed", exc_info=exc)
+
+
 class ModelList(QTableWidget):
     open_model = Signal(str)     # a model's name: open its dashboard
     refreshed = Signal(list)     # the ModelStates shown
@@ -55,7 +63,7 @@ class ModelList(QTableWidget):
         if self._worker is not None:
             return  # the last poll is still out (a slow engine): skip a beat
         self._worker = workers.start(services.overview, self._settings(), self._registry(),
-                                     on_done=self._show, on_error=lambda exc: None, on_finished=self._done)
+                                     on_done=self._show, on_error=_missed, on_finished=self._done)
 
     def _done(self):
         self._worker = None
