@@ -62,6 +62,18 @@ def test_the_versions_tab(qtbot, two_versions, artifacts, dark):
         registry.set_desired(NAME, "stopped", None)
 
 
+def _versions_tab(qtbot, registry):
+    """The model's dashboard on its Versions tab: (dashboard, tab, test panel)."""
+    from deskml.gui.dashboard import ModelDashboard
+
+    dash = ModelDashboard(NAME, SETTINGS, registry)
+    qtbot.addWidget(dash)
+    dash.resize(1100, 860)
+    dash.show()
+    dash.tabs.setCurrentWidget(dash.versions)
+    return dash, dash.versions, dash.versions.tests
+
+
 @pytest.fixture(scope="module")
 def third_version(two_versions, demo, tmp_path_factory):
     """Version 3: a random forest on the same inputs as version 1 (version 2 refuses 'age')."""
@@ -115,18 +127,12 @@ def test_a_shadow_test_its_result_and_promoting_the_winner(qtbot, third_version,
     from deskml.core.demo import TARGET
     from deskml.core.monitoring import live, outcomes
     from deskml.core.runtimes import front_door
-    from deskml.gui.dashboard import ModelDashboard
 
     registry = Registry()
     third = third_version
     running = services.start(SETTINGS, registry, NAME, "1")
     try:
-        dash = ModelDashboard(NAME, SETTINGS, registry)
-        qtbot.addWidget(dash)
-        dash.resize(1100, 860)
-        dash.show()
-        dash.tabs.setCurrentWidget(dash.versions)
-        tab, panel = dash.versions, dash.versions.tests
+        dash, tab, panel = _versions_tab(qtbot, registry)
         assert "No test yet" in panel.summary.text()
         panel.version_box.setCurrentText(third)
         panel.shadow_radio.setChecked(True)
@@ -178,17 +184,11 @@ def test_an_ab_test_from_the_panel_with_real_outcomes(qtbot, third_version, arti
     from deskml.core.demo import TARGET
     from deskml.core.experiments.sequential import verdict
     from deskml.core.monitoring import live, outcomes
-    from deskml.gui.dashboard import ModelDashboard
 
     registry = Registry()
     running = services.start(SETTINGS, registry, NAME, "1")
     try:
-        dash = ModelDashboard(NAME, SETTINGS, registry)
-        qtbot.addWidget(dash)
-        dash.resize(1100, 860)
-        dash.show()
-        dash.tabs.setCurrentWidget(dash.versions)
-        tab, panel = dash.versions, dash.versions.tests
+        dash, tab, panel = _versions_tab(qtbot, registry)
         panel.version_box.setCurrentText(third_version)
         panel.split_radio.setChecked(True)
         panel.share_spin.setValue(50)
