@@ -97,6 +97,15 @@ def test_two_versions_side_by_side(two_versions, monkeypatch):
     assert "version 2 no longer takes age" in words and "Libraries: the same versions." in words
     assert f"they give the same answer {direct:.1%} of the time" in words
     assert "version 1 right 75% (40 outcomes), version 2 right 90% (40)" in words
+    from deskml.core.quality.on_journal import journal_drift, kinds_of
+    from deskml.core.quality.view import prepared_reference
+
+    for v in ("1", "2"):  # each version's drift against its own reference, as the Monitoring tab says it
+        ver = registry.get(NAME, v)
+        own = journal_drift(store, ver.info["inputs"], prepared_reference(ver.reference, kinds_of(ver.info["inputs"])[0]),
+                            window="week", now=now, versions=[v])
+        assert c.drift[v]["rows"] == own.rows_current and c.drift[v]["summary"] == own.summary.rstrip(".")
+    assert "Drift in the last 7 days, each against its own reference data: version 1: " in words
 
     again = compare(settings, registry, NAME, "1", "2", store=store, now=now)
     assert calls == ["1", "2"] and again.agreement == c.agreement   # kept: the services are not asked again

@@ -1,7 +1,7 @@
 """Two versions side by side: what changed in what they take and give (inputs, outputs,
 libraries), how they behave (speed, from the journal), whether they answer alike (each
-version's own answers on the same reference rows), and how well each did (accuracy from
-real outcomes).
+version's own answers on the same reference rows), drift of each version's inputs against
+its own reference data, and how well each did (accuracy from real outcomes).
 
 The agreement asks each version's own service (``services.score``: its image, or a local
 process; no port, nothing journaled) to answer the same rows of the newer version's
@@ -37,6 +37,7 @@ class Comparison:
     agreement: dict | None = None                         # {"rows", "same", "share", "biggest", "data"}
     agreement_problem: str = ""
     accuracy: dict = field(default_factory=dict)          # version -> {"value", "low", "high", "n"}
+    drift: dict = field(default_factory=dict)             # version -> {"changed", "checked", "rows", "summary"}
     words: list = field(default_factory=list)             # the comparison in plain sentences
 
     def to_dict(self) -> dict:
@@ -165,6 +166,8 @@ def compare(settings, registry, model: str, a: str, b: str, store=None, now: flo
     for v in (va.version, vb.version):
         figure = (report.by_version.get(v) or {}).get(main)
         out.accuracy[v] = asdict(figure) if figure is not None else None
+    for v in (va, vb):
+        out.drift[v.version] = _drift(store, v, now)
     if with_agreement:
         try:
             out.agreement = agreement(settings, registry, model, va, vb)
@@ -177,6 +180,21 @@ def compare(settings, registry, model: str, a: str, b: str, store=None, now: flo
             out.agreement_problem = "Their answers could not be compared (a problem in DeskML, written to its log)."
     out.words = _words(out, main)
     return out
+
+
+def _drift(store, v, now: float) -> dict:
+    """Drift of the version's inputs in the last 7 days of its own predictions, against its
+    own reference data (DeskML's verdict, as on the Monitoring tab)."""
+    from ..quality.on_journal import journal_drift, kinds_of
+    from ..quality.view import prepared_reference
+
+    inputs = (v.info or {}).get("inputs") or []
+    reference = prepared_reference(v.reference, kinds_of(inputs)[0])
+    if reference is None:
+        return {"changed": [], "checked": 0, "rows": 0, "summary": "no reference data to compare with"}
+    r = journal_drift(store, inputs, reference, window="week", now=now, versions=[v.version])
+    return {"changed": r.drifted_columns, "checked": len(r.columns), "rows": r.rows_current,
+            "summary": (r.summary or "").rstrip(".")}
 
 
 def _words(c: Comparison, main: str) -> list[str]:
@@ -221,4 +239,11 @@ def _words(c: Comparison, main: str) -> list[str]:
                      f"{fmt(fb['value'])} ({fb['n']}). See an A/B or shadow test for a verdict that holds.")
     else:
         words.append("From real outcomes: not enough outcomes yet for both versions.")
+    def said(d):
+        text = d.get("summary") or "nothing to compare yet"
+        return text[:1].lower() + text[1:]
+    da, db = c.drift.get(c.a) or {}, c.drift.get(c.b) or {}
+    if da or db:
+        words.append(f"Drift in the last 7 days, each against its own reference data: {a}: {said(da)}; "
+                     f"{b}: {said(db)}.")
     return words
