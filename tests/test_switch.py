@@ -119,3 +119,21 @@ def test_ab_and_shadow_from_the_command_line(two_versions, demo):
     history = run_cli("history", NAME).stdout
     for words in ("A/B test started version 2", "A/B test stopped version 2", "shadow test started version 2"):
         assert words in history, history
+
+
+def test_the_old_version_is_kept_warm_for_a_quick_roll_back_then_stopped(two_versions):
+    from deskml.core.experiments.switch import expire_warm
+
+    registry = two_versions
+    warm = Settings(docker_host="unix:///nonexistent/no-engine.sock", default_port=8690, keep_warm_minutes=10)
+    services.start(warm, registry, NAME, "1")
+    first = process.find(member_key(NAME, "1")).container_id
+    services.promote(warm, registry, NAME, "2")
+    assert process.find(member_key(NAME, "1")).state == "running"          # kept ready
+    assert [(b["version"], b["role"]) for b in services.behind(warm, NAME)] == [("2", "live"), ("1", "warm")]
+    services.rollback(warm, registry, NAME)
+    assert process.find(member_key(NAME, "1")).container_id == first        # the same process: no restart
+    assert expire_warm(None, now=time.time() + 9 * 60) == []
+    assert expire_warm(None, now=time.time() + 11 * 60) == [(NAME, "2")]
+    assert process.find(member_key(NAME, "2")) is None
+    assert [b["version"] for b in services.behind(warm, NAME)] == ["1"]

@@ -57,12 +57,12 @@ DROPPED = {b"connection", b"keep-alive", b"expect", b"proxy-connection", b"x-des
            b"x-deskml-request"}
 
 
-def _error(status, message, close=True):
+def _error(status, message):
+    """A whole answer of the front door's own, after which it closes the connection."""
     body = json.dumps({"error": {"message": message}}).encode()
     said = b"x-deskml-front-door: unavailable\r\n" if status >= 500 else b""  # no version answers
-    return (b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n%s%s\r\n%s"
-            % (status, REASONS.get(status, b"Error"), len(body), said, b"connection: close\r\n" if close else b"",
-               body))
+    return (b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n%sconnection: close"
+            b"\r\n\r\n%s" % (status, REASONS.get(status, b"Error"), len(body), said, body))
 
 
 def share_of(key):

@@ -15,13 +15,13 @@ A version that fails to start raises before step 2: the live one is untouched.
 """
 from __future__ import annotations
 
-import json
 import time
 
 from ..errors import NotFound, UsageError
 from ..runtimes import container, front_door, process
 from ..runtimes.base import Running, choose_port, free_port, member_key
 from ..runtimes.front_door import Challenger, Member
+from ..runtimes.supervise import read_state, write_state
 
 
 def member_status(client, model: str, version: str) -> Running | None:
@@ -113,21 +113,15 @@ def _stop_own_service(client, model: str) -> None:
 
 # -- warm versions ---------------------------------------------------------------------------------
 def _warm_file():
-    return front_door.config_file("-warm-").with_name("warm.json")
+    return front_door.folder() / "warm.json"
 
 
 def _warm() -> dict:
-    try:
-        return json.loads(_warm_file().read_text())
-    except (OSError, ValueError):
-        return {}
+    return read_state(_warm_file()) or {}
 
 
 def _save_warm(warm: dict) -> None:
-    path = _warm_file()
-    tmp = path.with_name(".warm.json.tmp")
-    tmp.write_text(json.dumps(warm))
-    tmp.replace(path)
+    write_state(_warm_file(), warm)
 
 
 def _retire(settings, client, model: str, version: str) -> None:
@@ -157,6 +151,7 @@ def expire_warm(client, now: float | None = None) -> list[tuple[str, str]]:
     now = time.time() if now is None else now
     warm = _warm()
     done = []
+    changed = False
     for model, versions in list(warm.items()):
         door = front_door.find(model, ask=False)
         in_use = {door.live_version(), (door.challenger() or {}).get("version")} if door else set()
@@ -166,9 +161,10 @@ def expire_warm(client, now: float | None = None) -> list[tuple[str, str]]:
                     stop_member(client, model, version)
                     done.append((model, version))
                 del versions[version]
+                changed = True
         if not versions:
             del warm[model]
-    if done or warm != _warm():
+    if changed:
         _save_warm(warm)
     return done
 

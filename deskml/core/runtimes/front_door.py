@@ -9,7 +9,6 @@ version comes after the switch is reported done.
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -18,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ServiceUnhealthy
+from .supervise import read_state as read_config  # the settings file is written whole, as a state file
+from .supervise import write_state
 
 STATUS_PATH = "/_deskml/front-door"
 
@@ -41,25 +42,15 @@ class Challenger(Member):
         return {**super().spec(), "mode": self.mode, "share": self.share}
 
 
-def read_config(path: Path) -> dict | None:
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return None
-
-
 def write_config(path: Path, port: int, live: Member | None, challenger: Challenger | None = None,
                  host: str = "127.0.0.1") -> int:
     """Write the front door's settings whole (a reader never sees half of them); the new generation."""
     path = Path(path)
     old = read_config(path) or {}
     generation = int(old.get("generation", 0)) + 1
-    config = {"generation": generation, "host": host, "port": int(port),
-              "live": live.spec() if live else None, "challenger": challenger.spec() if challenger else None}
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(config, indent=1))
-    os.replace(tmp, path)
+    write_state(path, {"generation": generation, "host": host, "port": int(port),
+                       "live": live.spec() if live else None, "challenger": challenger.spec() if challenger else None})
     return generation
 
 
@@ -96,7 +87,7 @@ def apply(path: Path, url: str, port: int, live: Member | None, challenger: Chal
 
 
 # -- the model's front door, kept running like a local service ------------------------------------
-def _folder() -> Path:
+def folder() -> Path:
     from ..paths import data_dir
 
     d = data_dir() / "front-door"
@@ -107,13 +98,13 @@ def _folder() -> Path:
 def config_file(model: str) -> Path:
     from ..paths import slug
 
-    return _folder() / f"{slug(model)}.json"
+    return folder() / f"{slug(model)}.json"
 
 
 def _state_file(model: str) -> Path:
     from ..paths import slug
 
-    return _folder() / f"{slug(model)}.state.json"
+    return folder() / f"{slug(model)}.state.json"
 
 
 @dataclass
@@ -152,7 +143,7 @@ def launch(model: str, port: int, host: str, live: Member, challenger: Challenge
     """Start the model's front door under a keeper, at ``host:port``, with ``live`` behind it."""
     from ..paths import data_dir
     from .process import keep
-    from .supervise import read_state, write_state
+    from .supervise import read_state
 
     halt(model)
     path = config_file(model)
@@ -198,7 +189,7 @@ def doors() -> list[str]:
     from .supervise import read_state
 
     out = []
-    for f in sorted(_folder().glob("*.state.json")):
+    for f in sorted(folder().glob("*.state.json")):
         st = read_state(f)
         if st is not None and st.get("model"):
             out.append(st["model"])
