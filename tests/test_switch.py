@@ -137,3 +137,47 @@ def test_the_old_version_is_kept_warm_for_a_quick_roll_back_then_stopped(two_ver
     assert expire_warm(None, now=time.time() + 11 * 60) == [(NAME, "2")]
     assert process.find(member_key(NAME, "2")) is None
     assert [b["version"] for b in services.behind(warm, NAME)] == ["1"]
+
+
+def test_a_stop_during_a_resume_wins(two_versions, monkeypatch):
+    """The app's welcome starts models again (resume) while the user clicks Stop: whichever
+    looks first, the model ends stopped, and nothing is started after the Stop."""
+    import threading
+
+    from deskml.core.experiments import switch
+
+    registry = two_versions
+    services.start(SETTINGS, registry, NAME, "1")
+    real_stop_all = switch.stop_all
+    resumed = []
+
+    def stop_all_then_a_resume_looks(client, model):
+        stopped = real_stop_all(client, model)   # the address is closed: "not running" to a look now
+        t = threading.Thread(target=lambda: resumed.append(services.resume(SETTINGS, Registry())))
+        t.start()
+        t.join(10)                               # the stop is not over; the look is
+        stop_all_then_a_resume_looks.thread = t
+        return stopped
+
+    monkeypatch.setattr(switch, "stop_all", stop_all_then_a_resume_looks)
+    assert services.stop(SETTINGS, NAME, registry)
+    stop_all_then_a_resume_looks.thread.join(30)
+    assert resumed == [[]]                       # it looked after the Stop: nothing to start
+    assert services.find(SETTINGS, NAME) is None and registry.desired(NAME)[0] == "stopped"
+    assert services.overview(SETTINGS, registry)[0].state == "stopped"
+
+    # the other way round: a resume under way finishes, then the Stop stops what it started
+    services.start(SETTINGS, registry, NAME, "1")
+    front_door.halt(NAME)                        # as after a restart of the computer: wanted, not running
+    for r in process.members(NAME):
+        process.stop(member_key(NAME, r.version))
+    t = threading.Thread(target=lambda: resumed.append(services.resume(SETTINGS, Registry())))
+    with services.changing(NAME):                # the resume is under way (holds the lock) …
+        t.start()
+        time.sleep(0.3)
+        stopper = threading.Thread(target=services.stop, args=(SETTINGS, NAME, Registry()))
+        stopper.start()                          # … when Stop is clicked
+        time.sleep(0.3)
+    t.join(60)
+    stopper.join(60)
+    assert services.find(SETTINGS, NAME) is None and registry.desired(NAME)[0] == "stopped"

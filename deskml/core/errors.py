@@ -25,6 +25,7 @@ class ExitCode(IntEnum):
     UNHEALTHY = 11        # the model's service did not become ready
     PORT_IN_USE = 12      # the port asked for (--port) is used by another model or program
     NO_WINDOW = 13        # the window cannot open here (no screen, or Qt's system libraries are missing)
+    BUSY = 14             # the model is being started or stopped by something else (another window)
 
 
 class DeskMLError(Exception):
@@ -134,3 +135,10 @@ class ModelFileChanged(UnsafeModelFile):
 class PortInUse(DeskMLError):
     exit_code = ExitCode.PORT_IN_USE
     kind = "port-in-use"
+
+
+class Busy(DeskMLError):
+    """Another start or stop of the same model is under way (another window, the command line)."""
+    exit_code = ExitCode.BUSY
+    kind = "busy"
+    level = "warning"

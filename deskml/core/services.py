@@ -24,6 +24,34 @@ def engine(settings):
         return None
 
 
+_locks: dict = {}
+
+
+@contextmanager
+def changing(model: str, timeout: float = 600.0):
+    """Hold the model's lock while what runs for it changes (start, stop, switch, resume):
+    a Stop clicked while the app's welcome starts models again, or a second window, or the
+    command line, waits for the change under way instead of undoing it halfway. The lock is
+    a file (other processes see it) and re-entrant in one thread (start inside promote)."""
+    from filelock import FileLock, Timeout
+
+    from .errors import Busy
+    from .paths import data_dir, slug
+
+    path = data_dir() / "locks" / f"{slug(model)}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = _locks.setdefault(str(path), FileLock(str(path)))
+    try:
+        lock.acquire(timeout=timeout)
+    except Timeout:
+        raise Busy(f"{model} is being started or stopped by something else.",
+                   "Wait a minute, then try again.") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 @contextmanager
 def _engine(settings):
     """engine(), closed afterwards (the app asks every few seconds: no pile of open connections)."""
@@ -85,14 +113,16 @@ def start(settings, registry, model: str, version: str | None = None, port: int 
 
     v = registry.get(model, version)
     journal = prepare_journal(registry, model, v)
-    with _engine(settings) if v.tag else nullcontext() as client:  # a local version needs no engine
-        running = switch.go_live(settings, client, registry, model, v.version, port=port, lan=lan, journal=journal)
+    with changing(model):
+        with _engine(settings) if v.tag else nullcontext() as client:  # a local version needs no engine
+            running = switch.go_live(settings, client, registry, model, v.version, port=port, lan=lan,
+                                     journal=journal)
+        _started(registry, model, running)  # in the lock: a Stop waiting for it comes after, and wins
     if not (client is not None and v.tag):
         runtime_note = ("No container engine answers, so DeskML runs it as a local process on this computer."
                         if v.tag else "This version was recorded without a container engine: it runs as a local "
                                       "process.")
         running.note = " ".join(n for n in (runtime_note, running.note) if n)
-    _started(registry, model, running)
     from . import autostart
     autostart.keep(registry)
     return running
@@ -140,7 +170,7 @@ def start_test(settings, registry, model: str, version: str, mode: str, share: f
 
     v = registry.get(model, version)
     journal = prepare_journal(registry, model, v)
-    with _engine(settings) as client:
+    with changing(model), _engine(settings) as client:
         started = switch.start_test(settings, client, registry, model, v.version, mode, share, journal)
     registry.audit(model, "ab-start" if mode == "split" else "shadow-start", v.version, previous=started["live"],
                    detail=f"{share:.0%} of prediction requests" if mode == "split" else "a copy of every request")
@@ -151,9 +181,9 @@ def stop_test(settings, registry, model: str) -> str | None:
     from .experiments import switch
     from .runtimes import front_door
 
-    door = front_door.find(model, ask=False)
-    mode = (door.challenger() or {}).get("mode") if door else None
-    with _engine(settings) as client:
+    with changing(model), _engine(settings) as client:
+        door = front_door.find(model, ask=False)
+        mode = (door.challenger() or {}).get("mode") if door else None
         stopped = switch.stop_test(settings, client, model)
     if stopped is not None:
         registry.audit(model, "ab-stop" if mode == "split" else "shadow-stop", stopped,
@@ -223,11 +253,14 @@ def resume(settings, registry) -> list[tuple[str, Running | Exception]]:
     computer restarted, or a crash the keeper gave up on is not retried: only what is gone)."""
     out = []
     for model in registry.wanted_running():
-        found = find(settings, model)
-        if found is not None and found.state in ("running", "restarting"):
-            continue
         try:
-            out.append((model, start(settings, registry, model, registry.desired_version(model))))
+            with changing(model):  # a Stop clicked meanwhile waits, then wins: no start after it
+                if registry.desired(model)[0] != "running":
+                    continue
+                found = find(settings, model)
+                if found is not None and found.state in ("running", "restarting"):
+                    continue
+                out.append((model, start(settings, registry, model, registry.desired_version(model))))
         except DeskMLError as err:
             out.append((model, err))
     return out
@@ -274,13 +307,15 @@ def stop(settings, model: str, registry=None) -> bool:
     """Stop the model: its address and every version behind it; remember it was the user."""
     from .experiments import switch
 
-    stopped = process.stop(model)
-    with _engine(settings) as client:
-        stopped = switch.stop_all(client, model) or stopped
-        if client is not None:
-            stopped = container.stop(client, model) or stopped
+    with changing(model):
+        if registry is not None:  # first: a welcome or a resume looking now does not start it again
+            registry.set_desired(model, "stopped")
+        stopped = process.stop(model)
+        with _engine(settings) as client:
+            stopped = switch.stop_all(client, model) or stopped
+            if client is not None:
+                stopped = container.stop(client, model) or stopped
     if registry is not None:
-        registry.set_desired(model, "stopped")
         registry.add_event(model, "stopped", "by you")
         from . import autostart
         autostart.keep(registry)
