@@ -178,7 +178,9 @@ def _dashboard(qtbot, window, name, url, demo, artifacts, tag):
     dash = window.dashboards[name]
     qtbot.waitExposed(dash)
     qtbot.waitUntil(lambda: dash.overview.address.text() == url, timeout=30_000)
-    assert dash.overview.state.text() == "Running" and dash.overview.stop_button.isEnabled()
+    # the address comes from the live view; Stop is enabled once the overview's own look is done
+    qtbot.waitUntil(lambda: dash.overview.state.text() == "Running" and dash.overview.stop_button.isEnabled(),
+                    timeout=30_000)
     dash.grab().save(str(artifacts / f"dashboard-overview-{tag}.png"))
 
     dash.tabs.setCurrentWidget(dash.try_tab)
