@@ -334,3 +334,27 @@ def test_the_result_of_a_test_from_journal_and_outcomes(door, wrong_model_file, 
     expected = verdict(mode, a, b)
     assert result.verdict.winner == expected.winner == "A" and result.verdict.evidence == pytest.approx(expected.evidence)
     assert result.live.p50_ms > 0 and set(result.live.predicts) <= {"0", "1"}
+
+
+def test_connections_to_a_version_idle_too_long_are_closed_not_reused():
+    """The front door keeps idle connections to a version for reuse, and closes one idle for
+    UPSTREAM_IDLE (before the service's own 15 s would), looking at its clock, not a timer per answer."""
+    import time as _time
+
+    from deskml.server.router import UPSTREAM_IDLE, Backend
+
+    class Up:
+        closed = False
+
+        def close(self):
+            self.closed = True
+
+    backend = Backend(None, "1", "127.0.0.1:9")
+    old, recent = Up(), Up()
+    backend.busy = 2
+    backend.release(old, True)
+    backend.release(recent, True)
+    old.idle_since -= UPSTREAM_IDLE + 1
+    backend.sweep(_time.monotonic())
+    assert old.closed and not recent.closed and backend.idle == [recent]
+    assert backend.take() is recent and backend.take() is None and backend.busy == 0

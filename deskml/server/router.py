@@ -40,6 +40,7 @@ import os
 import random
 import signal
 import sys
+import time
 
 import httptools
 
@@ -87,11 +88,10 @@ class Backend:
         self.draining = False
 
     def take(self):
-        """An idle connection, or None (then ``connect``)."""
+        """An idle connection (the one used last), or None (then ``connect``)."""
         while self.idle:
             up = self.idle.pop()
             if not up.closed:
-                up.cancel_idle()
                 return up
         return None
 
@@ -103,10 +103,16 @@ class Backend:
     def release(self, up, reusable):
         self.busy -= 1
         if reusable and not self.draining and not up.closed:
-            up.arm_idle()
+            up.idle_since = time.monotonic()  # no timer per answer: ``sweep`` closes the stale ones
             self.idle.append(up)
         else:
             up.close()
+
+    def sweep(self, now):
+        """Close the connections idle for ``UPSTREAM_IDLE`` (the oldest are first in the list)."""
+        idle = self.idle
+        while idle and (idle[0].closed or now - idle[0].idle_since > UPSTREAM_IDLE):
+            idle.pop(0).close()
 
     def drain(self):
         self.draining = True
@@ -120,31 +126,25 @@ class Backend:
 
 
 class Exchange:
-    """One request from a client, on its way to a service and back."""
-    __slots__ = ("client", "method", "head", "parts", "kept", "complete", "chunked", "keep_alive", "backend",
-                 "upstream", "got", "retried", "shadow_copy", "path", "key", "variant", "pair", "head_only",
-                 "done", "wait_body", "route_later", "request_line", "extra")
+    """One request from a client, on its way to a service and back. The defaults are the
+    class's own (one dict entry set per request, not twenty: this runs for every request)."""
+    method = path = head = keep_alive = None
+    kept = 0                 # bytes of body kept
+    complete = chunked = False
+    backend = upstream = None
+    got = 0                  # bytes of answer passed on to the client
+    retried = False
+    shadow_copy = None
+    key = variant = pair = None
+    head_only = done = False
+    wait_body = False        # sent once whole (a small body: one write to the service)
+    route_later = False      # the version is chosen once the body is here (a key inside it)
+    request_line = b""
+    extra = b""              # the headers the front door adds
 
     def __init__(self, client):
         self.client = client
         self.parts = []          # body pieces not yet sent (or kept for a retry)
-        self.kept = 0            # bytes of body kept
-        self.complete = False
-        self.chunked = False
-        self.backend = None
-        self.upstream = None
-        self.got = 0             # bytes of answer passed on to the client
-        self.retried = False
-        self.shadow_copy = None
-        self.key = None
-        self.variant = None
-        self.pair = None
-        self.head_only = False
-        self.done = False
-        self.wait_body = False   # sent once whole (a small body: one write to the service)
-        self.route_later = False  # the version is chosen once the body is here (a key inside it)
-        self.request_line = b""
-        self.extra = b""         # the headers the front door adds
 
 
 class Client(Plumbing, asyncio.Protocol):
@@ -399,7 +399,8 @@ class Upstream(asyncio.Protocol):
         self.parser = httptools.HttpResponseParser(self)
         self.exchange = None
         self.closed = False
-        self.timer = None
+        self.timer = None        # a shadow copy's time limit
+        self.idle_since = 0.0
         self.paused = False
 
     def connection_made(self, transport):
@@ -443,7 +444,8 @@ class Upstream(asyncio.Protocol):
             self._answered(ex, self.parser.should_keep_alive())
 
     def _answered(self, ex, reusable):
-        self.cancel_idle()  # a shadow copy's time limit
+        if self.timer is not None:  # a shadow copy's time limit
+            self.cancel_timer()
         backend = self.backend
         backend.answered += 1
         backend.release(self, reusable)
@@ -459,7 +461,7 @@ class Upstream(asyncio.Protocol):
 
     def connection_lost(self, exc):
         self.closed = True
-        self.cancel_idle()
+        self.cancel_timer()
         ex, self.exchange = self.exchange, None
         if ex is None:
             return
@@ -470,10 +472,7 @@ class Upstream(asyncio.Protocol):
             return
         ex.client.retry_or_fail(ex, "its connection was lost" if exc is None else str(exc))
 
-    def arm_idle(self):
-        self.timer = asyncio.get_running_loop().call_later(UPSTREAM_IDLE, self.close)
-
-    def cancel_idle(self):
+    def cancel_timer(self):
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
@@ -635,6 +634,10 @@ class Router:
         while not stop.done():
             await asyncio.wait([stop], timeout=POLL)
             self.load()
+            now = time.monotonic()
+            for b in (self.live, self.challenger):
+                if b is not None:
+                    b.sweep(now)
         server.close()
         for c in list(self.clients):
             c.close_if_idle()
