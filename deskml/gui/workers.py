@@ -7,8 +7,13 @@ exception object; the page decides how to show it (inline, in plain words).
 from __future__ import annotations
 
 import shiboken6
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QThreadPool
 from superqt.utils import create_worker
+
+#: the app's jobs mostly wait (on a service, the engine, a child process), so they do not
+#: share the cores' count of threads: on a 2-core computer Qt's pool would run two at a time,
+#: and the model list's poll would wait behind a drift computation and a batch.
+THREADS = 8
 
 
 def start(fn, *args, on_done, on_error, on_finished=None, on_progress=None, **kwargs):
@@ -16,6 +21,9 @@ def start(fn, *args, on_done, on_error, on_finished=None, on_progress=None, **kw
     finish before this function returns. ``on_finished`` runs after the others.
     A generator ``fn`` reports progress: each value it yields goes to ``on_progress``,
     and what it returns to ``on_done``."""
+    pool = QThreadPool.globalInstance()
+    if pool.maxThreadCount() < THREADS:
+        pool.setMaxThreadCount(THREADS)
     callbacks = {"returned": on_done, "errored": on_error, "finished": on_finished, "yielded": on_progress}
     owners = [cb.__self__ for cb in callbacks.values() if isinstance(getattr(cb, "__self__", None), QObject)]
     # errored is always connected, or superqt re-raises in the UI thread
