@@ -181,3 +181,23 @@ def test_a_stop_during_a_resume_wins(two_versions, monkeypatch):
     t.join(60)
     stopper.join(60)
     assert services.find(SETTINGS, NAME) is None and registry.desired(NAME)[0] == "stopped"
+
+
+def test_the_command_line_says_it_waits_for_a_start_or_stop_under_way(two_versions):
+    """`deskml stop` while the app is starting the same model: it says it waits (no silent
+    hang), then stops the model once that start is done."""
+    import threading
+
+    registry = two_versions
+    services.start(SETTINGS, registry, NAME, "1")
+    done = []
+    with services.changing(NAME):    # the app's start under way
+        t = threading.Thread(target=lambda: done.append(run_cli("stop", NAME)))
+        t.start()
+        time.sleep(3)
+        assert not done               # it waits …
+    t.join(60)                        # … and goes on once the lock is free
+    proc = done[0]
+    assert proc.returncode == 0, proc.stderr
+    assert "Waiting: switch shop is being started or stopped by something else" in proc.stderr
+    assert services.find(SETTINGS, NAME) is None and registry.desired(NAME)[0] == "stopped"

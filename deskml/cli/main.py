@@ -399,6 +399,10 @@ def main(argv=None) -> int:
 
     args = _parser().parse_args(argv)
     as_json = getattr(args, "json", False)
+    from ..core import services
+
+    services.on_wait = lambda model: _say(f"Waiting: {model} is being started or stopped by something else "
+                                          "(the app, or another command). This goes on once that is done.")
     try:
         return {"inspect": _cmd_inspect, "build": _cmd_build, "run": _cmd_run, "stop": _cmd_stop,
                 "status": _cmd_status, "logs": _cmd_logs, "predict": _cmd_predict, "score": _cmd_score,

@@ -25,6 +25,9 @@ def engine(settings):
 
 
 _locks: dict = {}
+#: called with the model's name when a change has to wait for another one under way (the
+#: command line says so, instead of seeming to hang); the app's jobs just wait
+on_wait = None
 
 
 @contextmanager
@@ -40,9 +43,14 @@ def changing(model: str, timeout: float = 600.0):
 
     path = data_dir() / "locks" / f"{slug(model)}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
-    lock = _locks.setdefault(str(path), FileLock(str(path)))
+    lock = _locks.get(str(path)) or _locks.setdefault(str(path), FileLock(str(path)))
     try:
-        lock.acquire(timeout=timeout)
+        try:
+            lock.acquire(timeout=0.5)
+        except Timeout:
+            if on_wait is not None:
+                on_wait(model)
+            lock.acquire(timeout=timeout)
     except Timeout:
         raise Busy(f"{model} is being started or stopped by something else.",
                    "Wait a minute, then try again.") from None
