@@ -444,8 +444,7 @@ class Upstream(asyncio.Protocol):
             self._answered(ex, self.parser.should_keep_alive())
 
     def _answered(self, ex, reusable):
-        if self.timer is not None:  # a shadow copy's time limit
-            self.cancel_timer()
+        self.cancel_timer()  # a shadow copy's time limit
         backend = self.backend
         backend.answered += 1
         backend.release(self, reusable)

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ServiceUnhealthy
-from .supervise import read_state as read_config  # the settings file is written whole, as a state file
-from .supervise import write_state
+from .supervise import read_state, write_state
+
+read_config = read_state  # the settings file is written whole and renamed, as a state file
 
 STATUS_PATH = "/_deskml/front-door"
 
@@ -127,7 +128,6 @@ class Door:
 
 def find(model: str, ask: bool = True) -> Door | None:
     from .process import _alive
-    from .supervise import read_state
 
     st = read_state(_state_file(model))
     config = read_config(config_file(model))
@@ -143,7 +143,6 @@ def launch(model: str, port: int, host: str, live: Member, challenger: Challenge
     """Start the model's front door under a keeper, at ``host:port``, with ``live`` behind it."""
     from ..paths import data_dir
     from .process import keep
-    from .supervise import read_state
 
     halt(model)
     path = config_file(model)
@@ -186,7 +185,6 @@ def halt(model: str) -> bool:
 
 def doors() -> list[str]:
     """The models that have a front door (running or not)."""
-    from .supervise import read_state
 
     out = []
     for f in sorted(folder().glob("*.state.json")):
