@@ -5,6 +5,8 @@ import os
 import signal
 import socket
 
+from PySide6.QtCore import QEvent, QObject
+
 from deskml.core import services
 from deskml.core.runtimes.base import member_key
 from deskml.core.intake.inspection import inspect_file
@@ -119,5 +121,26 @@ def test_batch_cancel_writes_nothing_and_the_tab_goes_on(qtbot, demo, tmp_path):
         assert tab.message.headline.text() == "Scoring was cancelled." and not tab.save_button.isEnabled()
         assert not any(tab._tmp.parent.iterdir())  # nothing half-written
         assert tab.score_button.isEnabled()
+
+        # a click the instant Save is enabled saves (it once fell between the job's answer and its end)
+        class ClickWhenEnabled(QObject):
+            def eventFilter(self, obj, event):
+                if event.type() == QEvent.EnabledChange and obj.isEnabled():
+                    tab.save(str(tmp_path / "fast.csv"))
+                return False
+
+        clicker = ClickWhenEnabled()
+        tab.save_button.installEventFilter(clicker)
+        tab.set_source(demo.reference)
+        with qtbot.waitSignal(tab.saved, timeout=60_000) as saved:
+            tab.score_button.click()
+        tab.save_button.removeEventFilter(clicker)
+        assert len(pd.read_csv(saved.args[0])) == 600
+        qtbot.waitUntil(lambda: tab._worker is None, timeout=10_000)
+        # a save that fails says why, and Save is offered again
+        tab.save(str(tmp_path / "no-such-folder" / "x.csv"))
+        qtbot.waitUntil(lambda: tab._worker is None, timeout=10_000)
+        assert not tab.message.isHidden() and tab.save_button.isEnabled(), tab.message.headline.text()
+        assert tab.message.headline.text() == "The result could not be saved as x.csv."
     finally:
         services.stop(settings, "Errors batch", registry)

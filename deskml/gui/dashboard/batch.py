@@ -66,8 +66,11 @@ class BatchTab(QWidget):
         layout.addWidget(self.preview, 1)
 
     def update_service(self):
-        self.score_button.setEnabled(self.dash.running is not None and self.source is not None
-                                     and self._worker is None)
+        # both wait for the job under way to be over, its last callback included: a click in
+        # between would otherwise be dropped (the job is still the tab's one job)
+        idle = self._worker is None
+        self.score_button.setEnabled(self.dash.running is not None and self.source is not None and idle)
+        self.save_button.setEnabled(self.result is not None and idle)
 
     def choose(self):
         name, _ = QFileDialog.getOpenFileName(self, "Choose the data to score", str(Path.home()), TABLES)
@@ -91,6 +94,7 @@ class BatchTab(QWidget):
         self.cancel_button.show()
         self.score_button.setEnabled(False)
         self.save_button.setEnabled(False)
+        self.result = None  # a failed or cancelled scoring leaves nothing to save, not the last one
         self._tmp = Path(tempfile.mkdtemp(prefix="deskml-scored-")) / f"{self.source.stem}-scored.csv"
         self._worker = workers.start(
             batch.score_file, self.dash.running.url, self.source, self._tmp,
@@ -120,7 +124,6 @@ class BatchTab(QWidget):
         for r, values in enumerate(frame.itertuples(index=False)):
             for c, v in enumerate(values):
                 self.preview.setItem(r, c, QTableWidgetItem(str(v)))
-        self.save_button.setEnabled(True)
 
     def _failed(self, exc):
         self.progress.setValue(0)
