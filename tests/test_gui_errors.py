@@ -119,7 +119,8 @@ def test_batch_cancel_writes_nothing_and_the_tab_goes_on(qtbot, demo, tmp_path):
         tab.cancel_button.click()
         qtbot.waitUntil(lambda: tab._worker is None, timeout=60_000)
         assert tab.message.headline.text() == "Scoring was cancelled." and not tab.save_button.isEnabled()
-        assert not any(tab._tmp.parent.iterdir())  # nothing half-written
+        cancelled = tab._tmp.parent
+        assert not any(cancelled.iterdir())  # nothing half-written
         assert tab.score_button.isEnabled()
 
         # a click the instant Save is enabled saves (it once fell between the job's answer and its end)
@@ -136,6 +137,7 @@ def test_batch_cancel_writes_nothing_and_the_tab_goes_on(qtbot, demo, tmp_path):
             tab.score_button.click()
         tab.save_button.removeEventFilter(clicker)
         assert len(pd.read_csv(saved.args[0])) == 600
+        assert not cancelled.exists()  # the last scoring's folder went with it
         qtbot.waitUntil(lambda: tab._worker is None, timeout=10_000)
         # a save that fails says why, and Save is offered again
         tab.save(str(tmp_path / "no-such-folder" / "x.csv"))

@@ -56,6 +56,7 @@ class BatchTab(QWidget):
         self._progress.moved.connect(self._moved)
         self._cancel = threading.Event()
         self._worker = None
+        self._scratch = None  # the folder of the last scored copy
         row = button_row(self.pick_button, self.score_button, self.cancel_button, self.save_button)
         layout = QVBoxLayout(self)
         layout.addLayout(row)
@@ -95,7 +96,10 @@ class BatchTab(QWidget):
         self.score_button.setEnabled(False)
         self.save_button.setEnabled(False)
         self.result = None  # a failed or cancelled scoring leaves nothing to save, not the last one
-        self._tmp = Path(tempfile.mkdtemp(prefix="deskml-scored-")) / f"{self.source.stem}-scored.csv"
+        # the scored copy lives until the next scoring or the app's end (the folder goes with
+        # the object that holds it: a result dropped here is not left on the disk)
+        self._scratch = tempfile.TemporaryDirectory(prefix="deskml-scored-")
+        self._tmp = Path(self._scratch.name) / f"{self.source.stem}-scored.csv"
         self._worker = workers.start(
             batch.score_file, self.dash.running.url, self.source, self._tmp,
             progress=self._progress.moved.emit, cancel=self._cancel.is_set,
