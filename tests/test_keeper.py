@@ -129,3 +129,27 @@ def test_after_a_restart_of_the_computer_the_models_left_running_start_again(loc
     proc = run_cli("status")
     assert "stopped by you at" in proc.stdout
     assert run_cli("resume").stdout.strip() == "Every model you left running is running."
+
+
+def test_a_service_ended_but_not_yet_reaped_by_the_process_that_started_it_is_not_running():
+    """The app starts a service; `deskml stop` in a terminal ends it. Until the app reads its exit
+    the ended process is a zombie of the app's: the command line must not wait 15 s for it to end
+    (it did, twice: 30 s for a stop), nor say it runs."""
+    import subprocess
+    import sys
+
+    parent = subprocess.Popen([sys.executable, "-c", "import subprocess, sys, time; "
+                               "p = subprocess.Popen(['true']); print(p.pid, flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(parent.stdout.readline())
+        deadline = time.monotonic() + 10
+        while process._alive(pid) and time.monotonic() < deadline:  # 'true' ends at once
+            time.sleep(0.05)
+        assert not process._alive(pid)
+        with open(f"/proc/{pid}/stat") as f:  # still there, unreaped: what fooled the check
+            assert f.read().rsplit(")", 1)[1].split()[0] == "Z"
+        assert process._alive(parent.pid)
+    finally:
+        parent.kill()
+        parent.wait()
