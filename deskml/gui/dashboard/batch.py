@@ -128,6 +128,7 @@ class BatchTab(QWidget):
         for r, values in enumerate(frame.itertuples(index=False)):
             for c, v in enumerate(values):
                 self.preview.setItem(r, c, QTableWidgetItem(str(v)))
+        self.preview.resizeColumnsToContents()  # every input's name whole, not clipped at both ends
 
     def _failed(self, exc):
         self.progress.setValue(0)
