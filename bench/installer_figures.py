@@ -137,13 +137,26 @@ def main() -> int:
         # nothing to prove)
         saved = dist / "installer-figures.json"
         figures = json.loads(saved.read_text()) if saved.exists() else {"dist": str(dist)}
+        bundle = args.bundle or dist / "deskml"
+    else:
+        figures, bundle = build_all(dist, args.bundle)
+    if not args.no_start:
         with tempfile.TemporaryDirectory(prefix="deskml-start-") as work:
-            figures.update(start_times(args.bundle or dist / "deskml", Path(work)))
-        return _report(figures, dist)
+            figures.update(start_times(bundle, Path(work)))
+    for key, goal in GOALS.items():
+        if isinstance(figures.get(key), (int, float)):
+            figures[f"{key}_vs_goal"] = round(figures[key] / goal, 2)
+    print(json.dumps(figures, indent=2))
+    (dist / "installer-figures.json").write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+def build_all(dist: Path, bundle: Path | None) -> tuple[dict, Path]:
+    """Build the bundle (unless given), the .deb and the per-user installer into ``dist``:
+    their build times and sizes, and the glibc the bundle needs."""
     env = dict(os.environ, DESKML_DIST=str(dist))
     build = str(ROOT / "installer" / "build")
     figures = {"dist": str(dist)}
-    bundle = args.bundle
     if bundle is None:
         figures["bundle_build_s"] = round(timed([build, "bundle"], env), 1)
         bundle = dist / "deskml"
@@ -159,19 +172,7 @@ def main() -> int:
     (major, minor), who = glibc_needed(bundle)
     figures["glibc_min"] = f"{major}.{minor}"
     figures["glibc_min_asked_by"] = str(who.relative_to(bundle)) if who else None
-    if not args.no_start:
-        with tempfile.TemporaryDirectory(prefix="deskml-start-") as work:
-            figures.update(start_times(bundle, Path(work)))
-    return _report(figures, dist)
-
-
-def _report(figures: dict, dist: Path) -> int:
-    for key, goal in GOALS.items():
-        if isinstance(figures.get(key), (int, float)):
-            figures[f"{key}_vs_goal"] = round(figures[key] / goal, 2)
-    print(json.dumps(figures, indent=2))
-    (dist / "installer-figures.json").write_text(json.dumps(figures, indent=2) + "\n")
-    return 0
+    return figures, bundle
 
 
 if __name__ == "__main__":
