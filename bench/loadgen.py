@@ -31,10 +31,11 @@ def latency(port, path, body, n=2000, warm=200):
     return statistics.median(times) * 1000, times[int(len(times) * 0.99)] * 1000
 
 
-def _wrk(port, path, body, args):
+def _wrk(port, path, body, args, close=False):
     script = Path(tempfile.mkstemp(suffix=".lua")[1])
     script.write_text('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-                      f"wrk.body = {json.dumps(json.dumps(body))}\n")
+                      + ('wrk.headers["Connection"] = "close"\n' if close else "")
+                      + f"wrk.body = {json.dumps(json.dumps(body))}\n")
     return subprocess.run(["wrk", *args, "-s", str(script), f"http://127.0.0.1:{port}{path}"],
                           capture_output=True, text=True).stdout
 
@@ -44,9 +45,10 @@ def _ms(text):
     return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
 
 
-def wrk_latency(port, path, body, seconds=10):
-    """p50 and p99 (ms) of sequential requests on one keep-alive connection."""
-    out = _wrk(port, path, body, ["-t1", "-c1", f"-d{seconds}s", "--latency"])
+def wrk_latency(port, path, body, seconds=10, close=False):
+    """p50 and p99 (ms) of sequential requests on one keep-alive connection (``close``: a new
+    connection for each request)."""
+    out = _wrk(port, path, body, ["-t1", "-c1", f"-d{seconds}s", "--latency"], close)
     # the "Latency Distribution" lines; a bare "50%" would also match a column like "62.50%"
     return (_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),
             _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)))

@@ -358,3 +358,74 @@ def test_connections_to_a_version_idle_too_long_are_closed_not_reused():
     backend.sweep(_time.monotonic())
     assert old.closed and not recent.closed and backend.idle == [recent]
     assert backend.take() is recent and backend.take() is None and backend.busy == 0
+
+
+def _answer(sock):
+    """One whole HTTP answer read off a raw socket: (status, JSON body)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+    while len(body) < length:
+        body += sock.recv(65536)
+    return int(head.split()[1]), json.loads(body)
+
+
+def test_a_connection_handed_to_a_version_finishes_its_request_there_then_moves(door):
+    """With one version live the front door hands each connection to it (no request passes
+    through the front door). A switch while a request is half sent: that request is answered
+    by the old version, the switch is not reported done before, and the same connection's
+    next request is answered by the new version."""
+    service, first, config, url, port, _ = door
+    second = service("2")
+    body = json.dumps(ROW).encode()
+    request = b"POST /v1/predict HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.sendall(request % len(body) + body)
+    status, answer = _answer(sock)
+    assert status == 200 and answer["model_version"] == "1"
+    st = front_door.status(url)
+    assert st["mode"] == "handoff" and st["live"]["handed"] >= 1 and st["live"]["answered"] == 0
+
+    sock.sendall(request % len(body) + body[:10])  # half a request, on version 1
+    time.sleep(0.2)
+    switched = []
+    switching = threading.Thread(target=lambda: switched.append(
+        front_door.apply(config, url, port, second.member())), daemon=True)
+    switching.start()
+    time.sleep(1.0)
+    assert switched == []                     # not done: version 1 still holds a request under way
+    st = front_door.status(url)
+    assert st["live"]["version"] == "2" and st["draining"][0]["handing_back"]
+    sock.sendall(body[10:])
+    status, answer = _answer(sock)
+    assert status == 200 and answer["model_version"] == "1"   # the request under way, answered where it began
+    switching.join(10)
+    assert switched and not switched[0]["draining"]
+    sock.sendall(request % len(body) + body)  # the same connection, now with version 2
+    status, answer = _answer(sock)
+    assert status == 200 and answer["model_version"] == "2"
+    sock.close()
+    st = front_door.status(url)
+    assert st["mode"] == "handoff" and st["live"]["handed"] >= 1 and st["live"]["answered"] == 0
+
+
+def test_the_front_door_passes_requests_on_when_told_not_to_hand_over(tmp_path, model_file, monkeypatch):
+    journal = journal_folder(tmp_path / "model")
+    journal.mkdir(parents=True)
+    s = Service(model_file, "1", journal)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    front_door.write_config(tmp_path / "fd.json", port, s.member())
+    monkeypatch.setenv("DESKML_FRONT_DOOR_HANDOFF", "0")
+    proc = front_door.start(tmp_path / "fd.json", tmp_path / "fd.log", url)
+    try:
+        session = requests.Session()
+        assert [session.post(url + "/v1/predict", json=ROW).json()["model_version"] for _ in range(3)] == ["1"] * 3
+        st = front_door.status(url)
+        assert st["mode"] == "proxy" and st["live"]["handed"] == 0 and st["live"]["answered"] == 3
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+        s.stop()

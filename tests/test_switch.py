@@ -51,6 +51,8 @@ def test_promote_and_roll_back_with_no_failed_request(two_versions, demo):
     url, port = running.url, running.port
     with Steady(url, port, {"inputs": [_row(demo)]}) as steady:
         time.sleep(0.5)
+        st = front_door.status(url)  # connections are handed to the version, not passed on request by request
+        assert st["mode"] == "handoff" and st["live"]["handed"] > 0
         switching = time.monotonic()
         promoted_to = services.promote(SETTINGS, registry, NAME, "2")
         promoted = time.monotonic()

@@ -10,7 +10,7 @@ import pytest
 from conftest import run_cli
 from deskml.core import services
 from deskml.core.registry import Registry
-from deskml.core.runtimes import container
+from deskml.core.runtimes import container, front_door
 from deskml.core.settings import Settings
 from test_front_door import Steady
 
@@ -36,6 +36,9 @@ def test_promote_and_roll_back_containers_with_no_failed_request(two_images, doc
     row = pd.read_csv(demo.reference).drop(columns="comes_back").iloc[0].to_dict()
     with Steady(url, port, {"inputs": [row]}) as steady:
         time.sleep(0.5)
+        if container.network_mode(docker_client, docker_client.images.get(registry.get(NAME, "1").tag)) == "host":
+            st = front_door.status(url)  # the container, in this computer's network, is handed connections
+            assert st["mode"] == "handoff" and st["live"]["handed"] > 0
         switching = time.monotonic()
         services.promote(settings, registry, NAME, "2")
         promoted = time.monotonic()

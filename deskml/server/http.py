@@ -14,7 +14,9 @@ What it does, and nothing more:
 * streamed request and response bodies (chunked) for the app's streaming routes;
 * an idle keep-alive timeout; a malformed request gets 400 and the connection closes;
 * graceful stop on SIGTERM/SIGINT: stop accepting, finish what is in flight
-  (new answers say ``connection: close``), then exit.
+  (new answers say ``connection: close``), then exit;
+* on Linux, connections handed over by the model's front door (:class:`Handoff`), served
+  as if accepted here, and handed back when the front door asks (a switch of versions).
 
 The app is any object with ``handle(request)`` (answer now or later with
 ``request.respond``), ``streams(method, path)`` (does this route stream its
@@ -23,7 +25,11 @@ body?), ``handle_stream(request)`` (a coroutine) and ``finished(request, status)
 import asyncio
 import collections
 import json
+import os
 import signal
+import socket
+import struct
+import sys
 import time
 
 import httptools
@@ -200,8 +206,9 @@ class Plumbing:
 
 
 class Connection(Plumbing, asyncio.Protocol):
-    def __init__(self, server):
+    def __init__(self, server, handoff=None):
         self.server = server
+        self.handoff = handoff       # the Handoff it came through (the front door may ask it back)
         self.app = server.app
         self.transport = None
         self.parser = httptools.HttpRequestParser(self)
@@ -219,11 +226,15 @@ class Connection(Plumbing, asyncio.Protocol):
     def connection_made(self, transport):
         self.transport = transport
         self.server.connections.add(self)
+        if self.handoff is not None:
+            self.handoff.held.add(self)
         self._arm_idle()
 
     def connection_lost(self, exc):
         self.closed = True
         self.server.connections.discard(self)
+        if self.handoff is not None:
+            self.handoff.lost(self)
         if self.idle_timer is not None:
             self.idle_timer.cancel()
         for req in (self.current, self.active, *self.queue):
@@ -357,6 +368,9 @@ class Connection(Plumbing, asyncio.Protocol):
         if self.server.stopping:
             self.close()
             return
+        if self.handoff is not None and self.handoff.released:
+            self.handoff.give_back(self)  # between two requests: back to the front door
+            return
         self.idle_timer = asyncio.get_running_loop().call_later(IDLE_TIMEOUT, self.close_if_idle)
 
     def _too_large(self, req):
@@ -372,6 +386,182 @@ class Connection(Plumbing, asyncio.Protocol):
         self.close()
 
 
+HANDOFF_NAME = "deskml-handoff-%d"   # abstract Unix socket, by the service's TCP port
+HANDOFF_UID_ENV = "DESKML_HANDOFF_UID"  # the front door's user, when it is not this service's (a container)
+UCRED = struct.Struct("3i")
+
+
+def peer_uid(sock):
+    """The user id of the process at the other end of a Unix socket (SO_PEERCRED)."""
+    return UCRED.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, UCRED.size))[1]
+
+
+def handoff_supported():
+    return sys.platform.startswith("linux") and hasattr(socket, "send_fds") and hasattr(socket, "SO_PEERCRED")
+
+
+class Handoff:
+    """Client connections handed over by the model's front door (``router.py``), Linux only.
+
+    With one version live and no test running, the front door does not pass requests on:
+    it accepts a client's connection on the model's address and sends the socket itself
+    (``SCM_RIGHTS``) over the abstract Unix socket ``HANDOFF_NAME % port``; this service
+    serves it as if it had accepted it, so the stable address costs nothing per request.
+    Messages from the front door (SOCK_SEQPACKET, one per datagram):
+
+    * ``c`` with sockets: connections to serve;
+    * ``take``: this version is live (again);
+    * ``release:N``: a switch. Every handed connection goes back to the front door, with
+      ``c``, at its next pause between two requests (idle ones at once), so that no request
+      is cut; once none is held, ``done:N`` says so.
+
+    Only a peer of this service's own user, root, or ``$DESKML_HANDOFF_UID`` may connect.
+    """
+
+    def __init__(self, server):
+        self.server = server
+        self.listener = None
+        self.doors = set()
+        self.door = None         # the front door's channel that spoke last
+        self.held = set()        # handed connections open here
+        self.pending = 0         # sockets received, not yet serving
+        self.released = False
+        self.release_id = b""
+        trusted = {os.getuid(), 0}
+        if os.environ.get(HANDOFF_UID_ENV, "").isdigit():
+            trusted.add(int(os.environ[HANDOFF_UID_ENV]))
+        self.trusted = trusted
+
+    def open(self, port):
+        if not handoff_supported():
+            return
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            listener.bind("\0" + HANDOFF_NAME % port)
+            listener.listen(8)
+        except OSError:  # the name is taken: the front door passes requests on instead
+            listener.close()
+            return
+        listener.setblocking(False)
+        self.listener = listener
+        asyncio.get_running_loop().add_reader(listener.fileno(), self._accept)
+
+    def close(self):
+        loop = asyncio.get_running_loop()
+        for sock in [self.listener, *self.doors]:
+            if sock is not None:
+                loop.remove_reader(sock.fileno())
+                sock.close()
+        self.listener = None
+        self.doors.clear()
+
+    def _accept(self):
+        try:
+            door, _ = self.listener.accept()
+        except OSError:
+            return
+        try:
+            trusted = peer_uid(door) in self.trusted
+        except OSError:
+            trusted = False
+        if not trusted:
+            door.close()
+            return
+        door.setblocking(False)
+        self.doors.add(door)
+        asyncio.get_running_loop().add_reader(door.fileno(), self._message, door)
+
+    def _message(self, door):
+        try:
+            msg, fds, _, _ = socket.recv_fds(door, 64, 32)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            msg, fds = b"", []
+        if not msg:
+            for fd in fds:
+                os.close(fd)
+            asyncio.get_running_loop().remove_reader(door.fileno())
+            self.doors.discard(door)
+            door.close()
+            if door is self.door:
+                self.door = None
+            return
+        if msg == b"c":
+            for fd in fds:
+                self._serve(fd)
+            return
+        for fd in fds:  # nothing else carries sockets
+            os.close(fd)
+        self.door = door
+        if msg == b"take":
+            self.released = False
+            self.release_id = b""
+        elif msg.startswith(b"release:"):
+            self.released = True
+            self.release_id = msg[8:]
+            for conn in list(self.held):
+                if conn.active is None and conn.current is None and not conn.queue and conn.idle_timer is not None:
+                    conn.idle_timer.cancel()
+                    conn.idle_timer = None
+                    self.give_back(conn)
+            self._maybe_done()
+
+    def _serve(self, fd):
+        loop = asyncio.get_running_loop()
+        sock = socket.socket(fileno=fd)
+        sock.setblocking(False)
+        self.pending += 1
+        task = loop.create_task(loop.connect_accepted_socket(lambda: Connection(self.server, self), sock))
+        self.server.tasks.add(task)
+
+        def served(t):
+            self.server.tasks.discard(t)
+            self.pending -= 1
+            if t.cancelled() or t.exception() is not None:
+                sock.close()
+            self._maybe_done()
+        task.add_done_callback(served)
+
+    def give_back(self, conn):
+        """``conn`` is between two requests: its socket goes back to the front door."""
+        transport = conn.transport
+        if transport.get_write_buffer_size():  # the last answer is still going out: a moment later
+            asyncio.get_running_loop().call_later(0.005, self._again, conn)
+            return
+        transport.pause_reading()
+        door = self.door
+        sock = transport.get_extra_info("socket")
+        if door is not None and sock is not None:
+            fd = os.dup(sock.fileno())
+            try:
+                socket.send_fds(door, [b"c"], [fd])
+            except OSError:
+                pass  # the front door is gone: the connection just closes (it was idle)
+            finally:
+                os.close(fd)
+        conn.closed = True
+        transport.close()  # this copy only: the front door holds the connection now
+
+    def _again(self, conn):
+        if not conn.closed and conn.idle_timer is None and conn.active is None and conn.current is None \
+                and not conn.queue:
+            conn._arm_idle()
+
+    def lost(self, conn):
+        self.held.discard(conn)
+        if self.released:
+            self._maybe_done()
+
+    def _maybe_done(self):
+        if self.released and not self.held and not self.pending and self.release_id and self.door is not None:
+            try:
+                self.door.send(b"done:" + self.release_id)
+            except OSError:
+                pass
+            self.release_id = b""
+
+
 class Server:
     def __init__(self, app, max_body):
         self.app = app
@@ -383,6 +573,8 @@ class Server:
     async def serve(self, host, port, grace=10.0, ready=None):
         loop = asyncio.get_running_loop()
         server = await loop.create_server(lambda: Connection(self), host, port, reuse_address=True, backlog=1024)
+        handoff = Handoff(self)
+        handoff.open(server.sockets[0].getsockname()[1])
         stop = loop.create_future()
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:
@@ -395,6 +587,7 @@ class Server:
         # graceful: no new connections, idle ones closed, busy ones finish their answer
         self.stopping = True
         server.close()
+        handoff.close()
         for conn in list(self.connections):
             conn.close_if_idle()
         deadline = loop.time() + grace

@@ -21,6 +21,18 @@ the address a user gave their colleagues never changes when versions do:
   has ``SHADOW_TIMEOUT`` seconds, so a slow or dead challenger costs the live answers
   nothing but the copy.
 
+**Handing connections over** (Linux): with one version live and no test running, the
+front door does not pass requests on at all. It accepts each client's connection and
+sends the socket itself to the live version (``SCM_RIGHTS`` over the version's abstract
+Unix socket, ``http.Handoff``), which serves it as if it had accepted it: the stable
+address then costs nothing per request. The front door only looks at the first bytes
+(``MSG_PEEK``) so that its own page stays its own. On a switch, or when a test starts,
+the version gives every connection back at its next pause between two requests, and the
+front door hands it on to the new live version (or serves it itself, in a test); the old
+version counts as draining until it says it holds none (``done``). A version it cannot
+reach that way (a container with a published port, an older image, another system) is
+passed requests as above, as are all when ``$DESKML_FRONT_DOOR_HANDOFF`` is ``0``.
+
 In a test, each service is told its variant (``x-deskml-variant``: a/b in a split,
 live/shadow in a shadow test) and, in a shadow test, the request's pair id
 (``x-deskml-request``), so that its journal can pair the two answers to one input.
@@ -39,12 +51,13 @@ import json
 import os
 import random
 import signal
+import socket
 import sys
 import time
 
 import httptools
 
-from .http import REASONS, Plumbing, run_loop
+from .http import HANDOFF_NAME, REASONS, Plumbing, handoff_supported, peer_uid, run_loop
 
 STATUS_PATH = b"/_deskml/front-door"
 PREDICT_PATH = b"/v1/predict"   # what a challenger gets; CSV batches stay with the live version
@@ -54,6 +67,10 @@ KEEP_BODY = 1 << 20          # bodies up to this are kept until answered (a retr
 SHADOW_IN_FLIGHT = 8
 SHADOW_TIMEOUT = 5.0
 HIGH_WATER = 1 << 20         # bytes buffered towards one side before the other side's reading pauses
+STATUS_REQUEST = b"GET " + STATUS_PATH
+IMAGE_UID = 10001            # the user DeskML's images run the service as (packaging/dockerfile.py)
+HANDOFF_ENV = "DESKML_FRONT_DOOR_HANDOFF"  # "0": always pass requests on (measurements, troubleshooting)
+PEEK_WAIT = 15.0             # seconds a new connection may stay silent before it closes
 DROPPED = {b"connection", b"keep-alive", b"expect", b"proxy-connection", b"x-deskml-variant",
            b"x-deskml-request"}
 
@@ -86,6 +103,86 @@ class Backend:
         self.answered = 0
         self.failed = 0
         self.draining = False
+        self.channel = None      # the service's handoff socket, when it has one
+        self.tried = 0.0
+        self.handed = 0          # connections handed over
+        self.releasing = None    # asked to give its connections back, not done yet
+
+    # -- handing connections over ---------------------------------------------------------
+    def open_channel(self):
+        """Reach the service's handoff socket (a local service of a trusted user), or not."""
+        now = time.monotonic()
+        if self.channel is not None or now - self.tried < 1.0 or not handoff_supported():
+            return self.channel
+        self.tried = now
+        if self.host not in ("127.0.0.1", "localhost", "::1"):
+            return None
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            sock.connect("\0" + HANDOFF_NAME % self.port)
+            if peer_uid(sock) not in (os.getuid(), 0, IMAGE_UID):
+                raise OSError("not a service of this computer's user")
+        except OSError:
+            sock.close()
+            return None
+        sock.setblocking(False)
+        self.channel = sock
+        asyncio.get_running_loop().add_reader(sock.fileno(), self._message)
+        return sock
+
+    def hand(self, conn):
+        """Send an accepted connection to the service; False when it cannot take it."""
+        try:
+            socket.send_fds(self.channel, [b"c"], [conn.fileno()])
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:
+            self.close_channel()
+            return False
+        self.handed += 1
+        conn.close()  # the service holds it now
+        return True
+
+    def say(self, message):
+        try:
+            self.channel.send(message)
+            return True
+        except OSError:
+            self.close_channel()
+            return False
+
+    def ask_back(self, n):
+        """Ask the service for its connections back (a switch, or a test begins)."""
+        if self.channel is not None and self.say(b"release:%d" % n):
+            self.releasing = b"%d" % n
+
+    def _message(self):
+        try:
+            msg, fds, _, _ = socket.recv_fds(self.channel, 64, 32)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            msg, fds = b"", []
+        if not msg:
+            self.close_channel()
+            return
+        if msg == b"c":
+            for fd in fds:
+                self.router.returned(socket.socket(fileno=fd))
+        else:
+            for fd in fds:
+                os.close(fd)
+            if msg == b"done:" + (self.releasing or b"-"):
+                self.releasing = None
+
+    def close_channel(self):
+        if self.channel is not None:
+            asyncio.get_running_loop().remove_reader(self.channel.fileno())
+            self.channel.close()
+            self.channel = None
+        self.releasing = None  # a service that is gone holds nothing
+        if self.router.handoff_to is self:
+            self.router.handoff_to = None
 
     def take(self):
         """An idle connection (the one used last), or None (then ``connect``)."""
@@ -120,9 +217,12 @@ class Backend:
             up.close()
         self.idle.clear()
 
+    def in_use(self):
+        return self.busy > 0 or self.releasing is not None
+
     def to_dict(self):
         return {"version": self.version, "address": self.address, "busy": self.busy, "answered": self.answered,
-                "failed": self.failed}
+                "failed": self.failed, "handed": self.handed, "handing_back": self.releasing is not None}
 
 
 class Exchange:
@@ -354,6 +454,27 @@ class Client(Plumbing, asyncio.Protocol):
             return
         if self.queue:
             self._start(self.queue.popleft())
+        elif self.current is None and self.router.handoff_to is not None:
+            self.hand_over()
+
+    def hand_over(self):
+        """Between two requests, with one version live: the connection goes to that version."""
+        target = self.router.handoff_to
+        transport = self.transport
+        if (self.closed or self.active is not None or self.current is not None or self.queue or target is None
+                or transport.get_write_buffer_size()):
+            return
+        sock = transport.get_extra_info("socket")
+        if sock is None:
+            return
+        transport.pause_reading()
+        dup = socket.socket(fileno=os.dup(sock.fileno()))
+        if target.hand(dup):
+            self.closed = True
+            transport.close()  # this copy only
+        else:
+            dup.close()
+            transport.resume_reading()
 
     def retry_or_fail(self, ex, why):
         """The service closed the connection: again on a new one when nothing was passed on
@@ -502,6 +623,10 @@ class Router:
         self.draining = []
         self.clients = set()
         self.shadows = set()
+        self.handoff_to = None   # the live version, when connections are handed to it
+        self.releases = 0
+        self.peeking = {}        # new connections whose first bytes are awaited
+        self.allow_handoff = os.environ.get(HANDOFF_ENV, "1") != "0"
         self.mtime = None
         self.host = "127.0.0.1"
         self.port = 0
@@ -545,6 +670,85 @@ class Router:
                 b.drain()
                 self.draining.append(b)
         self.generation = config.get("generation", 0)
+        if not first:
+            self.choose_handoff()
+
+    def choose_handoff(self):
+        """Hand connections to the live version when it can take them and no test runs; any
+        other version that holds some is asked to give them back."""
+        live = self.live
+        target = None
+        if (self.allow_handoff and live is not None and self.challenger is None
+                and live.open_channel() is not None):
+            target = live
+        if target is not self.handoff_to:
+            if target is not None:
+                target.say(b"take")  # the service keeps what it holds, a give-back under way included
+                for b in self.draining:
+                    if b.address == target.address:
+                        b.releasing = None
+            for b in (*self.draining, self.live, self.challenger):
+                if b is not None and b is not target and b.channel is not None and b.handed and b.releasing is None:
+                    self.releases += 1
+                    b.ask_back(self.releases)
+                    b.handed = 0
+            self.handoff_to = target
+            if target is not None:
+                for c in list(self.clients):
+                    c.hand_over()
+
+    # -- connections ---------------------------------------------------------------------
+    def accepted(self, conn):
+        """A new client's connection: handed to the live version, or served here."""
+        if self.handoff_to is None:
+            self.adopt(conn)
+        else:
+            self._look(conn)
+
+    def _look(self, conn):
+        """Its first bytes, without reading them (the front door's own page stays here)."""
+        try:
+            first = conn.recv(len(STATUS_REQUEST), socket.MSG_PEEK)
+        except (BlockingIOError, InterruptedError):
+            loop = asyncio.get_running_loop()
+            self.peeking[conn] = loop.call_later(PEEK_WAIT, self._silent, conn)
+            loop.add_reader(conn.fileno(), self._first_bytes, conn)
+            return
+        except OSError:
+            conn.close()
+            return
+        self._triage(conn, first)
+
+    def _first_bytes(self, conn):
+        asyncio.get_running_loop().remove_reader(conn.fileno())
+        self.peeking.pop(conn).cancel()
+        self._look(conn)
+
+    def _silent(self, conn):
+        asyncio.get_running_loop().remove_reader(conn.fileno())
+        timer = self.peeking.pop(conn, None)
+        if timer is not None:
+            timer.cancel()
+        conn.close()
+
+    def _triage(self, conn, first):
+        if not first:
+            conn.close()  # closed before it said anything
+        elif STATUS_REQUEST.startswith(first[:len(STATUS_REQUEST)]) or self.handoff_to is None:
+            self.adopt(conn)  # the front door's own page (or what may yet become it)
+        elif not self.handoff_to.hand(conn):
+            self.adopt(conn)
+
+    def returned(self, conn):
+        """A connection a version gave back: on to the live version, or served here."""
+        target = self.handoff_to
+        if target is None or not target.hand(conn):
+            self.adopt(conn)
+
+    def adopt(self, conn):
+        conn.setblocking(False)
+        loop = asyncio.get_running_loop()
+        asyncio.ensure_future(loop.connect_accepted_socket(lambda: Client(self), conn))
 
     def _backend(self, spec, old):
         for b in old:  # the same service stays the same backend (its connections with it)
@@ -553,12 +757,20 @@ class Router:
         return Backend(self, spec["version"], spec["address"])
 
     def status(self):
-        self.draining = [b for b in self.draining if b.busy > 0]
+        kept = []
+        for b in self.draining:
+            if b.in_use():
+                kept.append(b)
+            else:
+                b.close_channel()
+        self.draining = kept
+        handing_back = [b.version for b in (self.live, self.challenger) if b is not None and b.releasing is not None]
         return {"generation": self.generation, "port": self.port,
+                "mode": "handoff" if self.handoff_to is not None else "proxy",
                 "live": self.live.to_dict() if self.live else None,
                 "challenger": self.challenger.to_dict() if self.challenger else None,
-                "draining": [b.to_dict() for b in self.draining], "clients": len(self.clients),
-                "shadows_waiting": len(self.shadows), "pid": os.getpid()}
+                "draining": [b.to_dict() for b in self.draining], "handing_back": handing_back,
+                "clients": len(self.clients), "shadows_waiting": len(self.shadows), "pid": os.getpid()}
 
     # -- routing -------------------------------------------------------------------------
     def route(self, ex):
@@ -617,10 +829,34 @@ class Router:
         self.shadows.discard(up)
 
     # -- running -------------------------------------------------------------------------
+    def _listen(self):
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((self.host, self.port))
+        if hasattr(socket, "TCP_DEFER_ACCEPT"):  # woken when the first bytes are in: the peek has them at once
+            listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, 5)
+        listener.listen(1024)
+        listener.setblocking(False)
+        return listener
+
+    def _accept(self, listener):
+        for _ in range(64):
+            try:
+                conn, _ = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # out of file descriptors, or the like: the next accept may do
+                return
+            conn.setblocking(False)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as a server's own accept does
+            self.accepted(conn)
+
     async def serve(self, ready=None):
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(lambda: Client(self), self.host, self.port, reuse_address=True,
-                                          backlog=1024)
+        listener = self._listen()
+        loop.add_reader(listener.fileno(), self._accept, listener)
+        self.choose_handoff()
         stop = loop.create_future()
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:
@@ -628,7 +864,7 @@ class Router:
             except (NotImplementedError, RuntimeError):
                 pass
         if ready is not None:
-            ready(server)
+            ready(listener)
         print(f"front door listening on {self.host}:{self.port}", flush=True)
         while not stop.done():
             await asyncio.wait([stop], timeout=POLL)
@@ -637,7 +873,12 @@ class Router:
             for b in (self.live, self.challenger):
                 if b is not None:
                     b.sweep(now)
-        server.close()
+            if self.handoff_to is None and self.live is not None and self.challenger is None:
+                self.choose_handoff()  # the live version may have (re)started with a handoff socket
+        loop.remove_reader(listener.fileno())
+        listener.close()
+        for conn in list(self.peeking):
+            self._silent(conn)
         for c in list(self.clients):
             c.close_if_idle()
         deadline = loop.time() + 10

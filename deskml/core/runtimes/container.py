@@ -16,6 +16,7 @@ Two ways to reach a container, chosen per engine:
 """
 from __future__ import annotations
 
+import os
 import socket
 
 from ...server import contract
@@ -164,6 +165,8 @@ def run(client, registry: Registry, model: str, version: str | None = None, port
     mode = network_mode(client, client.images.get(v.tag), network, kind)
     if mode == "host":
         env.update({contract.ENV_HOST: "0.0.0.0" if listen_all else "127.0.0.1", contract.ENV_PORT: str(chosen)})
+        if hasattr(os, "getuid"):  # the front door, run by this user, may hand it connections (server/http.py)
+            env["DESKML_HANDOFF_UID"] = str(os.getuid())
         where = {"network_mode": "host"}
     else:
         where = {"ports": {f"{SERVER_PORT}/tcp": ("0.0.0.0" if listen_all else "127.0.0.1", chosen)}}

@@ -3,7 +3,8 @@
 The front door reads its settings from a JSON file; this module writes that file (whole,
 then renamed into place, with a higher ``generation``) and waits until the front door
 says it has taken it (``GET /_deskml/front-door``), then until the versions it no longer
-sends to have finished what they were answering. Only then is a switch done, and only
+sends to have finished what they were answering, and have given back the connections the
+front door had handed to them. Only then is a switch done, and only
 then may the old version be stopped: no request fails, and no answer from the old
 version comes after the switch is reported done.
 """
@@ -77,7 +78,8 @@ def apply(path: Path, url: str, port: int, live: Member | None, challenger: Chal
         st = status(url)
         if st is not None and st.get("generation", -1) >= generation:
             taken = True
-            if not any(d.get("busy") for d in st.get("draining") or []):
+            if not st.get("handing_back") and not any(d.get("busy") or d.get("handing_back")
+                                                      for d in st.get("draining") or []):
                 return st
         time.sleep(0.02)
     if not taken:
