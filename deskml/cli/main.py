@@ -10,6 +10,7 @@
     deskml drift REF CUR       are these inputs still like the reference data? (docs/drift.md)
     deskml outcomes NAME FILE  tell DeskML what really happened; deskml accuracy NAME: how often it was right
     deskml history NAME        the audit log of a model's versions
+    deskml check NAME[:VER]    the pre-release check of a version (edge cases, load, agreement)
 
 Errors print one paragraph (what happened, what to do) and exit with the codes
 in docs/inspect.md; never a traceback.
@@ -30,7 +31,7 @@ from ..core.errors import DeskMLError, ExitCode, NotFound, UsageError
 
 SUBCOMMANDS = ("inspect", "build", "run", "stop", "status", "logs", "predict", "score", "monitor", "journal",
                "alerts", "erase", "privacy", "resume", "demo", "engine", "drift", "outcomes",
-               "accuracy", "history", "compare", "promote", "rollback", "ab", "shadow", "end-test")
+               "accuracy", "history", "compare", "promote", "rollback", "ab", "shadow", "end-test", "check")
 
 
 def _parser() -> argparse.ArgumentParser:

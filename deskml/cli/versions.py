@@ -9,7 +9,7 @@ from ..core.errors import ExitCode
 
 ACTION_WORDS = {"deploy": "made", "promote": "promoted", "rollback": "rolled back", "ab-start": "A/B test started",
                 "ab-stop": "A/B test stopped", "shadow-start": "shadow test started",
-                "shadow-stop": "shadow test stopped"}
+                "shadow-stop": "shadow test stopped", "check": "pre-release check of"}
 
 
 def add_parsers(sub) -> None:
@@ -22,9 +22,21 @@ def add_parsers(sub) -> None:
     co.add_argument("a", metavar="VERSION_A")
     co.add_argument("b", metavar="VERSION_B")
     co.add_argument("--json", action="store_true")
-    pr = sub.add_parser("promote", help="make a version the live one at the model's address (no failed request)")
+    pr = sub.add_parser("promote", help="make a version the live one at the model's address (no failed request)",
+                        description="The version gets its pre-release check first, unless it has one already; "
+                                    "a failed check stops the promotion unless --despite-check.")
     pr.add_argument("model", metavar="NAME")
     pr.add_argument("version", metavar="VERSION")
+    pr.add_argument("--despite-check", action="store_true",
+                    help="promote even though its pre-release check failed (the audit log says so)")
+    pr.add_argument("--skip-check", action="store_true", help="do not run a pre-release check first")
+    ck = sub.add_parser("check", help="the pre-release check of a version: edge cases, a short load test, "
+                                      "agreement with the live version",
+                        description="Runs against the version's own service (started for the check if needed), "
+                                    "never the live one. The result is kept with the version.")
+    ck.add_argument("model", metavar="NAME[:VERSION]")
+    ck.add_argument("--seconds", type=float, default=10.0, help="length of the load test (default 10)")
+    ck.add_argument("--json", action="store_true")
     rb = sub.add_parser("rollback", help="back to the version that was live before")
     rb.add_argument("model", metavar="NAME")
     ab = sub.add_parser("ab", help="an A/B test: a share of the prediction requests to another version")
@@ -109,9 +121,59 @@ def cmd_promote(args) -> int:
     from .monitoring import _context
 
     settings, registry = _context()
-    running = services.promote(settings, registry, args.model, args.version)
+    running = services.promote(settings, registry, args.model, args.version, with_check=not args.skip_check,
+                               despite_check=args.despite_check, progress=_progress)
     print(f"{args.model}: version {running.version} is live at {running.url}")
     return ExitCode.OK
+
+
+def _progress(what, done, total):
+    if done == 0:
+        print(f"  checking: {what}…", flush=True)
+
+
+def check_lines(result) -> list[str]:
+    """A check in plain words, for the terminal."""
+    lines = [result.headline()]
+    answered = sum(c.verdict == "answered" for c in result.cases)
+    refused = sum(c.verdict == "refused clearly" for c in result.cases)
+    lines.append(f"  edge cases: {len(result.cases)} tried, {answered} answered, {refused} refused with a clear "
+                 f"message, {len(result.failed_cases)} failed")
+    for c in result.failed_cases[:10]:
+        lines.append(f"    FAILED {c.name}: {c.said}")
+    if len(result.failed_cases) > 10:
+        lines.append(f"    and {len(result.failed_cases) - 10} more")
+    for level in result.load:
+        lines.append(f"  load, {level.concurrency} at a time: {level.requests} requests, {level.errors} errors, "
+                     f"p50 {level.p50_ms} ms, p95 {level.p95_ms} ms, p99 {level.p99_ms} ms "
+                     f"({level.per_second:.0f} a second)")
+    a = result.agreement
+    if a is not None:
+        lines.append(f"  agreement with version {a.live_version}: {a.same} of {a.rows} reference rows the same "
+                     f"({a.share:.1%})")
+        for d in a.biggest:
+            lines.append(f"    row {d['row']}: this version says {d['candidate']}, version {a.live_version} says "
+                         f"{d['live']}")
+    elif result.note:
+        lines.append(f"  agreement: {result.note}")
+    return lines
+
+
+def cmd_check(args) -> int:
+    from ..core import services
+    from .main import _split_ref
+    from .monitoring import _context
+
+    settings, registry = _context()
+    name, version = _split_ref(args.model)
+    result = services.check(settings, registry, name, version, load_seconds=args.seconds,
+                            progress=lambda *a: None if args.json else _progress(*a))
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        for line in check_lines(result):
+            print(line)
+    return ExitCode.OK if result.passed else ExitCode.CHECK_FAILED
 
 
 def cmd_rollback(args) -> int:
@@ -155,4 +217,4 @@ def cmd_end_test(args) -> int:
 
 
 COMMANDS = {"history": cmd_history, "compare": cmd_compare, "promote": cmd_promote, "rollback": cmd_rollback,
-            "ab": cmd_test, "shadow": cmd_test, "end-test": cmd_end_test}
+            "ab": cmd_test, "shadow": cmd_test, "end-test": cmd_end_test, "check": cmd_check}

@@ -26,6 +26,7 @@ class ExitCode(IntEnum):
     PORT_IN_USE = 12      # the port asked for (--port) is used by another model or program
     NO_WINDOW = 13        # the window cannot open here (no screen, or Qt's system libraries are missing)
     BUSY = 14             # the model is being started or stopped by something else (another window)
+    CHECK_FAILED = 15     # a version's pre-release check failed (deskml check; deskml promote stops)
 
 
 class DeskMLError(Exception):
@@ -141,4 +142,11 @@ class Busy(DeskMLError):
     """Another start or stop of the same model is under way (another window, the command line)."""
     exit_code = ExitCode.BUSY
     kind = "busy"
+    level = "warning"
+
+
+class CheckFailed(DeskMLError):
+    """A version's pre-release check failed: the promotion waits for the user's say-so."""
+    exit_code = ExitCode.CHECK_FAILED
+    kind = "check-failed"
     level = "warning"

@@ -6,11 +6,13 @@ The command line and the app call these functions and never choose themselves.
 """
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 from .runtimes import container, process
 from .errors import DeskMLError, EngineUnavailable, NotFound
+from .reference import read_table
 from .runtimes.base import Running
 
 
@@ -136,10 +138,27 @@ def start(settings, registry, model: str, version: str | None = None, port: int 
     return running
 
 
-def promote(settings, registry, model: str, version: str, detail: str = "") -> Running:
+def promote(settings, registry, model: str, version: str, detail: str = "", with_check: bool = False,
+            despite_check: bool = False, progress=lambda what, done, total: None) -> Running:
     """Make ``version`` the live one at the model's address (started first; no failed request).
-    An A/B or shadow test running ends with it."""
+    An A/B or shadow test running ends with it. ``with_check``: the version's pre-release check
+    comes first (the one it has, else a new one); a failed one raises CheckFailed unless
+    ``despite_check``, and then the audit log says so."""
+    from .errors import CheckFailed
+    from .report.check import CheckResult
     from .runtimes import front_door
+
+    if with_check:
+        v = registry.get(model, version)
+        kept = registry.latest_check(model, v.version)
+        result = CheckResult.from_dict(kept) if kept else check(settings, registry, model, v.version, progress=progress)
+        if not result.passed:
+            if not despite_check:
+                raise CheckFailed(result.headline(),
+                                  f"See the whole check with: deskml check '{model}:{v.version}'. Fix the model, or "
+                                  "promote it anyway (the audit log will say so): --despite-check, or 'Make live "
+                                  "anyway' in the app.")
+            detail = "; ".join(d for d in (detail, "despite a failed pre-release check: " + result.headline()) if d)
 
     before = _live(settings, model)
     door = front_door.find(model, ask=False)
@@ -170,6 +189,53 @@ def rollback(settings, registry, model: str) -> Running:
     running = start(settings, registry, model, target)
     registry.audit(model, "rollback", running.version, previous=current)
     return running
+
+
+def check(settings, registry, model: str, version: str | None = None, load_seconds: float = 10.0,
+          progress=lambda what, done, total: None):
+    """The pre-release check of a version (``report/check.py``), against its own running
+    service (started for the check when it is not running, and stopped after), compared with
+    the live version. Kept with the version and in the audit log."""
+    from .experiments import switch
+    from .report import check as pre_release
+    from .runtimes import front_door
+
+    v = registry.get(model, version)
+    journal = prepare_journal(registry, model, v)
+    door = front_door.find(model, ask=False)
+    door = door if door is not None and door.kept else None
+    live = door.config.get("live") if door is not None else None
+    tested = (door.challenger() or {}).get("version") if door is not None else None
+    lan = door is not None and door.host != "127.0.0.1"
+    key = registry.api_key(model) if lan else None
+    inputs = list((v.info or {}).get("inputs") or [])
+    rows = []
+    if v.reference:
+        try:
+            frame = read_table(v.reference)
+            names = [i["name"] for i in inputs]
+            if all(n in frame.columns for n in names):
+                rows = json.loads(frame[names].head(pre_release.AGREEMENT_ROWS).to_json(orient="records"))
+        except DeskMLError:
+            rows = []  # reference data moved or unreadable: the edge cases come from the inputs alone
+    with _engine(settings) if v.tag else nullcontext() as client:
+        before = switch.member_status(client, model, v.version)
+        with changing(model):
+            member = switch.start_member(settings, client, registry, model, v.version, lan, journal)
+        try:
+            auth = f"{key}@" if key else ""
+            live_url = (f"http://{auth}{live['address']}" if live and live.get("version") != v.version
+                        else None)
+            result = pre_release.run(model, v.version, f"http://{auth}127.0.0.1:{member.port}", inputs,
+                                     bool((v.info or {}).get("positional")), rows, live_url,
+                                     live.get("version") if live_url else None, load_seconds, progress)
+        finally:
+            kept = before is not None and before.state == "running"
+            if not kept and v.version not in ((live or {}).get("version"), tested):
+                switch.stop_member(client, model, v.version)
+    registry.add_check(model, v.version, result.to_dict())
+    registry.audit(model, "check", v.version, detail=result.headline())
+    return result
 
 
 def start_test(settings, registry, model: str, version: str, mode: str, share: float = 0.1) -> dict:

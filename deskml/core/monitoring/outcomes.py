@@ -121,7 +121,7 @@ def _find(db, by: str, ref: str) -> list[tuple]:
         return db.execute(select + "WHERE i.inst = ? AND p.seq = ? AND p.status = 200", (inst, int(seq))).fetchall()
     # a shadow answer shares its key with the live one: the outcome belongs to the live one
     # (the A/B result finds the shadow answer through their pair id)
-    return db.execute(select + "WHERE p.key = ? AND p.status = 200 AND (p.variant IS NULL OR p.variant != 'shadow') "
+    return db.execute(select + "WHERE p.key = ? AND p.status = 200 AND (p.variant IS NULL OR p.variant NOT IN ('shadow', 'check')) "
                       "ORDER BY p.t DESC", (ref,)).fetchall()
 
 

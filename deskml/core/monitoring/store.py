@@ -110,6 +110,8 @@ CREATE TABLE IF NOT EXISTS summarised (
 LATENCY_SOURCES = ("api", "form")   # a CSV chunk's time is not one answer's latency
 READ_CHUNK = 32 << 20               # bytes read from a file per transaction
 
+NOT_TRAFFIC = ("shadow", "check")   # variants that are not the model's traffic: shadow copies, pre-release checks
+
 
 @dataclass
 class IngestResult:
@@ -243,7 +245,7 @@ class JournalStore:
                 new = _prediction_rows(rec, iid, names, masked)
                 rows.extend(new)
                 variant = rec.get("var")
-                shadow = variant == "shadow"  # a copy of live traffic: not traffic, nor its inputs
+                shadow = variant in NOT_TRAFFIC  # a copy of live traffic, or a check: not traffic, nor its inputs
                 if variant is not None:  # an A/B or shadow test (the front door told the service)
                     tested.extend((variant, rec.get("pair"), iid, rec["seq"] + i) for i in range(rec["n"]))
                 if rec.get("in") and not shadow:
@@ -264,7 +266,7 @@ class JournalStore:
                              rec.get("ms"), None, None, None, None, json.dumps(error)))
                 if rec.get("var") is not None:
                     tested.append((rec["var"], None, iid, rec["seq"]))
-                if rec.get("var") != "shadow":
+                if rec.get("var") not in NOT_TRAFFIC:
                     aggregates.add_refusal(rec)
             elif kind == "o":  # outcomes told to the service: joined once the rows before are stored
                 answers.append((rec.get("rows") or [], rec.get("t")))

@@ -208,6 +208,23 @@ class Registry:
                 raise NotFound(f"{model} has no version {version}.", "See the versions with: deskml history "
                                f"'{model}'")
 
+    # -- pre-release checks -----------------------------------------------------------------
+    def add_check(self, model: str, version: str, result: dict) -> None:
+        """Keep a version's pre-release check (``report.check.CheckResult.to_dict()``)."""
+        with closing(self._connect()) as db, db:
+            db.execute("INSERT INTO checks (model, version, at, passed, user, result) VALUES (?, ?, ?, ?, ?, ?)",
+                       (model, str(version), result.get("at", time.time()), int(bool(result.get("passed"))),
+                        current_user(), json.dumps(result)))
+
+    def latest_check(self, model: str, version: str) -> dict | None:
+        """The version's latest pre-release check as kept, with ``user``; None when it has none."""
+        with closing(self._connect()) as db:
+            row = db.execute("SELECT result, user FROM checks WHERE model = ? AND version = ? ORDER BY at DESC, id DESC "
+                             "LIMIT 1", (model, str(version))).fetchone()
+        if row is None:
+            return None
+        return {**json.loads(row["result"]), "user": row["user"]}
+
     # -- the alert history ----------------------------------------------------------------
     def fire_alert(self, model: str, rule: str, severity: str, headline: str, what_to_do: str,
                    at: float | None = None) -> int:
@@ -251,7 +268,7 @@ def _version(r) -> Version:
 
 
 #: What the audit log records.
-AUDIT_ACTIONS = ("deploy", "promote", "rollback", "ab-start", "ab-stop", "shadow-start", "shadow-stop")
+AUDIT_ACTIONS = ("deploy", "promote", "rollback", "ab-start", "ab-stop", "shadow-start", "shadow-stop", "check")
 
 
 def current_user() -> str:

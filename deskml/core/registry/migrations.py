@@ -80,6 +80,20 @@ MIGRATIONS = [
         SELECT model, built_at, 'deploy', version, 'made before the audit log' FROM versions ORDER BY built_at, id;
     ALTER TABLE versions ADD COLUMN notes TEXT NOT NULL DEFAULT '';
     """,
+    # 4: pre-release checks of a version (edge cases, load, agreement with the live one), kept
+    #    whole as JSON, each with its verdict
+    """
+    CREATE TABLE checks (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        model    TEXT NOT NULL,
+        version  TEXT NOT NULL,
+        at       REAL NOT NULL,
+        passed   INTEGER NOT NULL,
+        user     TEXT NOT NULL DEFAULT '',
+        result   TEXT NOT NULL      -- report.check.CheckResult.to_dict() as JSON
+    );
+    CREATE INDEX checks_model_version_at ON checks (model, version, at);
+    """,
 ]
 
 LATEST = len(MIGRATIONS)
