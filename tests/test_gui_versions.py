@@ -47,7 +47,8 @@ def test_the_versions_tab(qtbot, two_versions, artifacts, dark):
             tab.notes.setPlainText("A random forest; no longer asks the customer's age.")
             tab.save_notes.click()
             assert registry.get(NAME, "2").notes == "A random forest; no longer asks the customer's age."
-        assert "no longer asks" in tab.model.item(0, 8).text()
+        assert "no longer asks" in tab.model.item(0, 9).text()
+        assert tab.model.item(0, 8).text() == "not checked"
         assert tab.a_box.currentText() == "1" and tab.b_box.currentText() == "2"
         tab.compare_button.click()
         qtbot.waitUntil(lambda: tab.compared == 1, timeout=120_000)
@@ -168,7 +169,8 @@ def test_a_shadow_test_its_result_and_promoting_the_winner(qtbot, third_version,
         assert services.find(SETTINGS, NAME).url == running.url
         assert requests.post(running.url + "/v1/predict", json={"inputs": [rows[0]]}).json()["model_version"] == "3"
         actions = [e["action"] for e in registry.history(NAME)]
-        assert actions[-3:] == ["shadow-start", "shadow-stop", "promote"]
+        assert actions[-4:] == ["shadow-start", "check", "shadow-stop", "promote"]  # checked, then promoted
+        assert registry.latest_check(NAME, "3")["passed"]
         assert "shadow test stopped version 3" in tab.history.item(1, 1).text()
     finally:
         services.stop(SETTINGS, NAME, registry)
@@ -222,5 +224,48 @@ def test_an_ab_test_from_the_panel_with_real_outcomes(qtbot, third_version, arti
         panel.end_button.click()
         qtbot.waitUntil(lambda: panel.running_test is None, timeout=60_000)
         assert "ended" in panel.summary.text()
+    finally:
+        services.stop(SETTINGS, NAME, registry)
+
+
+def test_a_version_checked_from_the_tab_then_made_live_despite_a_failed_check(qtbot, two_versions, artifacts):
+    """'Check this version' runs the real pre-release check beside the live version and shows it;
+    making a version live whose latest check failed stops with a warning, and 'Make live anyway'
+    goes ahead, which the audit log says."""
+    from deskml.core import services
+    from deskml.core.report.check import Case, CheckResult
+
+    registry = Registry()
+    services.start(SETTINGS, registry, NAME, "2")
+    try:
+        dash, tab, _ = _versions_tab(qtbot, registry)
+        tab.table.selectRow(1)
+        assert tab._selected() == "1" and "has no pre-release check yet" in tab.check_view.text()
+        tab.check_button.click()
+        qtbot.waitUntil(lambda: tab._checking is None and "passed its check" in tab.check_view.text(),
+                        timeout=120_000)
+        assert tab.model.item(1, 8).text().startswith("passed")
+        text = tab.check_view.text()
+        # each version answers with the inputs it takes (version 2 no longer takes 'age')
+        assert "load, 16 at a time" in text and "agreement with version 2: " in text and "of 600 reference rows" in text
+        qtbot.wait(200)
+        dash.grab().save(str(artifacts / "dashboard-versions-check.png"))
+
+        failed = CheckResult(NAME, "1", registry.latest_check(NAME, "1")["at"] + 1,
+                             [Case("'age' far above its range", "age", "failed", 500, "the service failed (500): boom")],
+                             [], None)
+        registry.add_check(NAME, "1", failed.to_dict())
+        tab.refresh()
+        tab.table.selectRow(1)
+        tab.promote_button.click()
+        qtbot.waitUntil(lambda: tab._switching is None and tab.message.isVisible(), timeout=60_000)
+        assert "failed its check: 'age' far above its range" in tab.message.headline.text()
+        assert tab.live_version() == "2" and tab.message.action_button.text() == "Make live anyway"
+        qtbot.wait(200)
+        dash.grab().save(str(artifacts / "dashboard-versions-check-failed.png"))
+        tab.message.action_button.click()
+        qtbot.waitUntil(lambda: tab._switching is None and tab.live_version() == "1", timeout=60_000)
+        last = registry.history(NAME)[-1]
+        assert last["action"] == "promote" and "despite a failed pre-release check" in last["detail"]
     finally:
         services.stop(SETTINGS, NAME, registry)

@@ -7,9 +7,7 @@ import time
 
 from ..core.errors import ExitCode
 
-ACTION_WORDS = {"deploy": "made", "promote": "promoted", "rollback": "rolled back", "ab-start": "A/B test started",
-                "ab-stop": "A/B test stopped", "shadow-start": "shadow test started",
-                "shadow-stop": "shadow test stopped", "check": "pre-release check of"}
+from ..core.registry import AUDIT_WORDS as ACTION_WORDS
 
 
 def add_parsers(sub) -> None:
@@ -132,33 +130,6 @@ def _progress(what, done, total):
         print(f"  checking: {what}…", flush=True)
 
 
-def check_lines(result) -> list[str]:
-    """A check in plain words, for the terminal."""
-    lines = [result.headline()]
-    answered = sum(c.verdict == "answered" for c in result.cases)
-    refused = sum(c.verdict == "refused clearly" for c in result.cases)
-    lines.append(f"  edge cases: {len(result.cases)} tried, {answered} answered, {refused} refused with a clear "
-                 f"message, {len(result.failed_cases)} failed")
-    for c in result.failed_cases[:10]:
-        lines.append(f"    FAILED {c.name}: {c.said}")
-    if len(result.failed_cases) > 10:
-        lines.append(f"    and {len(result.failed_cases) - 10} more")
-    for level in result.load:
-        lines.append(f"  load, {level.concurrency} at a time: {level.requests} requests, {level.errors} errors, "
-                     f"p50 {level.p50_ms} ms, p95 {level.p95_ms} ms, p99 {level.p99_ms} ms "
-                     f"({level.per_second:.0f} a second)")
-    a = result.agreement
-    if a is not None:
-        lines.append(f"  agreement with version {a.live_version}: {a.same} of {a.rows} reference rows the same "
-                     f"({a.share:.1%})")
-        for d in a.biggest:
-            lines.append(f"    row {d['row']}: this version says {d['candidate']}, version {a.live_version} says "
-                         f"{d['live']}")
-    elif result.note:
-        lines.append(f"  agreement: {result.note}")
-    return lines
-
-
 def cmd_check(args) -> int:
     from ..core import services
     from .main import _split_ref
@@ -171,7 +142,7 @@ def cmd_check(args) -> int:
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
-        for line in check_lines(result):
+        for line in result.lines():
             print(line)
     return ExitCode.OK if result.passed else ExitCode.CHECK_FAILED
 

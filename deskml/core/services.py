@@ -213,11 +213,16 @@ def check(settings, registry, model: str, version: str | None = None, load_secon
     if v.reference:
         try:
             frame = read_table(v.reference)
-            names = [i["name"] for i in inputs]
-            if all(n in frame.columns for n in names):
-                rows = json.loads(frame[names].head(pre_release.AGREEMENT_ROWS).to_json(orient="records"))
+            if all(i["name"] in frame.columns for i in inputs):
+                rows = json.loads(frame.head(pre_release.AGREEMENT_ROWS).to_json(orient="records"))
         except DeskMLError:
             rows = []  # reference data moved or unreadable: the edge cases come from the inputs alone
+    live_info = {}
+    if live and live.get("version") != v.version:
+        try:
+            live_info = registry.get(model, live["version"]).info or {}
+        except NotFound:
+            live_info = {}
     with _engine(settings) if v.tag else nullcontext() as client:
         before = switch.member_status(client, model, v.version)
         with changing(model):
@@ -228,7 +233,8 @@ def check(settings, registry, model: str, version: str | None = None, load_secon
                         else None)
             result = pre_release.run(model, v.version, f"http://{auth}127.0.0.1:{member.port}", inputs,
                                      bool((v.info or {}).get("positional")), rows, live_url,
-                                     live.get("version") if live_url else None, load_seconds, progress)
+                                     live.get("version") if live_url else None, load_seconds, progress,
+                                     live_info.get("inputs"), live_info.get("positional"))
         finally:
             kept = before is not None and before.state == "running"
             if not kept and v.version not in ((live or {}).get("version"), tested):

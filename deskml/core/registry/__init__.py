@@ -268,7 +268,10 @@ def _version(r) -> Version:
 
 
 #: What the audit log records.
-AUDIT_ACTIONS = ("deploy", "promote", "rollback", "ab-start", "ab-stop", "shadow-start", "shadow-stop", "check")
+AUDIT_WORDS = {"deploy": "made", "promote": "promoted", "rollback": "rolled back", "ab-start": "A/B test started",
+               "ab-stop": "A/B test stopped", "shadow-start": "shadow test started",
+               "shadow-stop": "shadow test stopped", "check": "pre-release check of"}
+AUDIT_ACTIONS = tuple(AUDIT_WORDS)
 
 
 def current_user() -> str:

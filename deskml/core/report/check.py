@@ -96,6 +96,32 @@ class CheckResult:
         errors = sum(level.errors for level in self.load)
         return f"Version {self.version} failed its check: {errors} errors under load."
 
+    def lines(self) -> list[str]:
+        """The check in plain words (the command line, the app)."""
+        lines = [self.headline()]
+        answered = sum(c.verdict == "answered" for c in self.cases)
+        refused = sum(c.verdict == "refused clearly" for c in self.cases)
+        lines.append(f"  edge cases: {len(self.cases)} tried, {answered} answered, {refused} refused with a clear "
+                     f"message, {len(self.failed_cases)} failed")
+        for c in self.failed_cases[:10]:
+            lines.append(f"    FAILED {c.name}: {c.said}")
+        if len(self.failed_cases) > 10:
+            lines.append(f"    and {len(self.failed_cases) - 10} more")
+        for level in self.load:
+            lines.append(f"  load, {level.concurrency} at a time: {level.requests} requests, {level.errors} errors, "
+                         f"p50 {level.p50_ms} ms, p95 {level.p95_ms} ms, p99 {level.p99_ms} ms "
+                         f"({level.per_second:.0f} a second)")
+        a = self.agreement
+        if a is not None:
+            lines.append(f"  agreement with version {a.live_version}: {a.same} of {a.rows} reference rows the same "
+                         f"({a.share:.1%})")
+            for d in a.biggest:
+                lines.append(f"    row {d['row']}: this version says {d['candidate']}, version {a.live_version} says "
+                             f"{d['live']}")
+        elif self.note:
+            lines.append(f"  agreement: {self.note}")
+        return lines
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["passed"] = self.passed
@@ -175,7 +201,7 @@ def edge_cases(inputs: list[dict], positional: bool, row: dict, reference_rows: 
             with_value("very long text (100,000 characters)", "word " * 20_000)
             with_value("a number instead of text", 12345)
     out.append((Case("an empty batch (no rows)", None), body([])))
-    rows = [dict(r) for r in reference_rows] or [row]
+    rows = [{n: r.get(n) for n in names} for r in reference_rows if all(n in r for n in names)] or [row]
     large = [rows[i % len(rows)] for i in range(LARGE_BATCH)]
     out.append((Case(f"a large batch ({LARGE_BATCH:,} rows)", None), body(large)))
     out.append((Case("a body that is not JSON", None), "{not json"))
@@ -362,11 +388,15 @@ def _predictions(url: str, rows: list[dict], positional: bool, names: list[str])
 
 
 def agreement(candidate_url: str, live_url: str, rows: list[dict], positional: bool, names: list[str],
-              live_version: str | None = None) -> Agreement | None:
-    """How often the candidate answers as the live version does, on the same rows."""
+              live_version: str | None = None, live_names: list[str] | None = None,
+              live_positional: bool | None = None) -> Agreement | None:
+    """How often the candidate answers as the live version does, on the same rows (each given
+    the inputs it takes: a new version may take more or fewer)."""
     rows = rows[:AGREEMENT_ROWS]
-    mine = _predictions(candidate_url, rows, positional, names)
-    theirs = _predictions(live_url, rows, positional, names)
+    live_names = names if live_names is None else live_names
+    mine = _predictions(candidate_url, [{n: r.get(n) for n in names} for r in rows], positional, names)
+    theirs = _predictions(live_url, [{n: r.get(n) for n in live_names} for r in rows],
+                          positional if live_positional is None else live_positional, live_names)
     if mine is None or theirs is None or len(mine) != len(theirs):
         return None
     same, diffs = 0, []
@@ -387,8 +417,10 @@ def agreement(candidate_url: str, live_url: str, rows: list[dict], positional: b
 
 def run(model: str, version: str, url: str, inputs: list[dict], positional: bool, reference_rows: list[dict],
         live_url: str | None = None, live_version: str | None = None, load_seconds: float = 10.0,
-        progress=lambda what, done, total: None) -> CheckResult:
-    """The whole check against the candidate's service at ``url``."""
+        progress=lambda what, done, total: None, live_inputs: list[dict] | None = None,
+        live_positional: bool | None = None) -> CheckResult:
+    """The whole check against the candidate's service at ``url``. ``reference_rows`` may hold
+    more columns than the candidate takes (the live version's inputs, the outcome)."""
     row = base_row(inputs, reference_rows)
     pairs = edge_cases(inputs, positional, row, reference_rows)
     cases = run_cases(url, pairs, progress=lambda d, t: progress("edge cases", d, t))
@@ -404,7 +436,8 @@ def run(model: str, version: str, url: str, inputs: list[dict], positional: bool
         note = "no reference data to compare on"
     else:
         progress("agreement", 0, 1)
-        agree = agreement(url, live_url, reference_rows, positional, names, live_version)
+        live_names = [i["name"] for i in live_inputs] if live_inputs is not None else None
+        agree = agreement(url, live_url, reference_rows, positional, names, live_version, live_names, live_positional)
         if agree is None:
             note = "the live version and the candidate could not both answer the reference data"
     return CheckResult(model, str(version), time.time(), cases, load, agree, note)

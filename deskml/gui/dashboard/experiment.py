@@ -161,12 +161,10 @@ class TestPanel(QGroupBox):
         r = self.result
         if r is None or r.verdict is None or not r.verdict.decided:
             return
-        from ...core import services
 
         winner = r.challenger.version if r.verdict.winner == "B" else r.live.version
-        dash = self.tab.dash
         detail = f"the winner of the {'A/B' if r.mode == 'split' else 'shadow'} test"
-        self._run(services.promote, dash.settings, dash.registry, dash.model, winner, detail)
+        self.tab.promote(version=winner, detail=detail)  # its pre-release check first, as any promotion
 
     def _run(self, fn, *args) -> None:
         if self._worker is not None:

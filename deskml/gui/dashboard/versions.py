@@ -9,10 +9,11 @@ import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
-                               QPlainTextEdit, QPushButton, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFrame, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
+                               QPlainTextEdit, QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
 from ...core.experiments.catalogue import catalogue
+from ...core.registry import AUDIT_WORDS as ACTIONS
 from .. import workers
 from ..widgets.message import MessageBanner
 from ..widgets.tables import text_row, text_table
@@ -21,9 +22,8 @@ from .experiment import TestPanel
 if TYPE_CHECKING:
     from . import ModelDashboard
 
-COLUMNS = ["Version", "Made", "File", "SHA-256", "scikit-learn", "Python", "Runs as", "Reference data", "Notes"]
-ACTIONS = {"deploy": "made", "promote": "promoted", "rollback": "rolled back", "ab-start": "A/B test started",
-           "ab-stop": "A/B test stopped", "shadow-start": "shadow test started", "shadow-stop": "shadow test stopped"}
+COLUMNS = ["Version", "Made", "File", "SHA-256", "scikit-learn", "Python", "Runs as", "Reference data", "Check",
+           "Notes"]
 
 
 class VersionsTab(QWidget):
@@ -50,10 +50,23 @@ class VersionsTab(QWidget):
         self.rollback_button = QPushButton("Roll back")
         self.rollback_button.setToolTip("Back to the version that was live before.")
         self.rollback_button.clicked.connect(self.rollback)
+        self.check_button = QPushButton("Check this version")
+        self.check_button.setToolTip("Tries it with unusual inputs and a short load, beside the live version, and "
+                                     "compares their answers. About 20 seconds.")
+        self.check_button.clicked.connect(self.check)
+        self.check_view = QLabel("")
+        self.check_view.setWordWrap(True)
+        self.check_view.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.check_view.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        check_scroll = QScrollArea()
+        check_scroll.setWidget(self.check_view)
+        check_scroll.setWidgetResizable(True)
+        check_scroll.setFrameShape(QFrame.NoFrame)
+        check_scroll.setMaximumHeight(92)
         notes_row = QHBoxLayout()
         notes_row.addWidget(self.notes, 1)
         side = QVBoxLayout()
-        for button in (self.save_notes, self.promote_button, self.rollback_button):
+        for button in (self.save_notes, self.check_button, self.promote_button, self.rollback_button):
             side.addWidget(button)
         notes_row.addLayout(side)
         self.tests = TestPanel(self)
@@ -88,6 +101,7 @@ class VersionsTab(QWidget):
         top_layout.addWidget(self.live_label)
         top_layout.addWidget(self.table, 1)
         top_layout.addLayout(notes_row)
+        top_layout.addWidget(check_scroll)
         middle = QSplitter()
         middle.addWidget(compare_box)
         middle.addWidget(self.tests)
@@ -96,13 +110,14 @@ class VersionsTab(QWidget):
         split.addWidget(top)
         split.addWidget(middle)
         split.addWidget(history_box)
-        split.setSizes([220, 400, 130])
+        split.setSizes([330, 320, 130])
         layout = QVBoxLayout(self)
         layout.addWidget(self.message)
         layout.addWidget(split, 1)
         self._rows = []
         self._worker = None
         self._switching = None
+        self._checking = None
         self.compared = 0
         self.refresh()
 
@@ -114,7 +129,8 @@ class VersionsTab(QWidget):
         for row in self._rows:
             self.model.appendRow(text_row([f"{row.version}  ● live" if row.live else row.version, row.made, row.file,
                                          row.sha256[:12] + "…", row.sklearn, row.python, row.runs_as,
-                                         row.reference or "none", row.notes.replace("\n", " ")], bold=row.live,
+                                         row.reference or "none", row.check_words(), row.notes.replace("\n", " ")],
+                                           bold=row.live,
                                            tooltips=True))
         live = next((r for r in self._rows if r.live), None)
         self.live_label.setText(f"Version {live.version} is live: it answers at the model's address." if live else
@@ -144,14 +160,47 @@ class VersionsTab(QWidget):
     def live_version(self) -> str | None:
         return next((r.version for r in self._rows if r.live), None)
 
-    def promote(self) -> None:
-        version = self._selected()
+    def promote(self, despite_check: bool = False, version: str | None = None, detail: str = "") -> None:
+        """Make the chosen version live, after its pre-release check (its latest, else a new one)."""
+        version = version or self._selected()
         if version is None or self._switching is not None:
             return
         from ...core import services
 
-        self._switch(f"Starting version {version}; it takes over once it answers…", services.promote,
-                     self.dash.settings, self.dash.registry, self.dash.model, version)
+        self.message.hide()
+        self._switch(f"Checking version {version}, then starting it; it takes over once it answers…",
+                     services.promote, self.dash.settings, self.dash.registry, self.dash.model, version, detail,
+                     with_check=True, despite_check=despite_check,
+                     on_error=lambda error: self._promote_failed(error, version, detail))
+
+    def _promote_failed(self, error, version: str, detail: str) -> None:
+        from ...core.errors import CheckFailed
+
+        if isinstance(error, CheckFailed):
+            self.message.show_message(error.headline, "Read what failed below. If you still want it live, the audit "
+                                      "log will say it went live despite its check.", level="warning",
+                                      action=("Make live anyway", lambda: self.promote(True, version, detail)))
+            return
+        self.message.show_error(error)
+
+    def check(self) -> None:
+        version = self._selected()
+        if version is None or self._checking is not None:
+            return
+        from ...core import services
+
+        self.check_button.setEnabled(False)
+        self.check_view.setText(f"Checking version {version}: unusual inputs, a short load, and its answers against "
+                                "the live version's…")
+        self._checking = workers.start(services.check, self.dash.settings, self.dash.registry, self.dash.model,
+                                       version, on_done=lambda _: None, on_error=self.message.show_error,
+                                       on_finished=self._checked)
+
+    def _checked(self) -> None:
+        self._checking = None
+        self.check_button.setEnabled(True)
+        self.refresh()
+        self._show_notes()
 
     def rollback(self) -> None:
         if self._switching is not None:
@@ -160,12 +209,12 @@ class VersionsTab(QWidget):
 
         self._switch("Rolling back…", services.rollback, self.dash.settings, self.dash.registry, self.dash.model)
 
-    def _switch(self, words: str, fn, *args) -> None:
+    def _switch(self, words: str, fn, *args, on_error=None, **kwargs) -> None:
         self.live_label.setText(words)
         self.promote_button.setEnabled(False)
         self.rollback_button.setEnabled(False)
-        self._switching = workers.start(fn, *args, on_done=lambda _: None, on_error=self.message.show_error,
-                                        on_finished=self._switched)
+        self._switching = workers.start(fn, *args, on_done=lambda _: None, on_error=on_error or self.message.show_error,
+                                        on_finished=self._switched, **kwargs)
 
     def _switched(self) -> None:
         self._switching = None
@@ -187,6 +236,9 @@ class VersionsTab(QWidget):
         row = next((r for r in self._rows if r.version == version), None)
         self.notes.setPlainText(row.notes if row else "")
         self.save_notes.setEnabled(row is not None)
+        self.check_button.setEnabled(row is not None and self._checking is None)
+        if self._checking is None:
+            self.check_view.setText(_check_text(row))
         self.promote_button.setEnabled(row is not None and not row.live and self._switching is None)
 
     def store_notes(self) -> None:
@@ -226,3 +278,17 @@ class VersionsTab(QWidget):
                 for d in result.agreement["biggest"][:3]) + ".")
         self.comparison.setText("\n".join(lines))
         self.compared += 1
+
+
+def _check_text(row) -> str:
+    if row is None:
+        return ""
+    if row.check is None:
+        return (f"Version {row.version} has no pre-release check yet. 'Check this version' tries it with unusual "
+                "inputs and a short load before it takes traffic (making it live runs the check first).")
+    from ...core.report.check import CheckResult
+
+    result = CheckResult.from_dict(row.check)
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(result.at))
+    return f"Pre-release check, {when} by {row.check.get('user') or '?'}:\n" + "\n".join(
+        line.strip() for line in result.lines())
