@@ -11,6 +11,7 @@
     deskml outcomes NAME FILE  tell DeskML what really happened; deskml accuracy NAME: how often it was right
     deskml history NAME        the audit log of a model's versions
     deskml check NAME[:VER]    the pre-release check of a version (edge cases, load, agreement)
+    deskml report NAME -o F    a one-page PDF report of a model
 
 Errors print one paragraph (what happened, what to do) and exit with the codes
 in docs/inspect.md; never a traceback.
@@ -31,7 +32,7 @@ from ..core.errors import DeskMLError, ExitCode, NotFound, UsageError
 
 SUBCOMMANDS = ("inspect", "build", "run", "stop", "status", "logs", "predict", "score", "monitor", "journal",
                "alerts", "erase", "privacy", "resume", "demo", "engine", "drift", "outcomes",
-               "accuracy", "history", "compare", "promote", "rollback", "ab", "shadow", "end-test", "check")
+               "accuracy", "history", "compare", "promote", "rollback", "ab", "shadow", "end-test", "check", "report")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -35,6 +35,18 @@ def add_parsers(sub) -> None:
     ck.add_argument("model", metavar="NAME[:VERSION]")
     ck.add_argument("--seconds", type=float, default=10.0, help="length of the load test (default 10)")
     ck.add_argument("--json", action="store_true")
+    rp = sub.add_parser("report", help="a one-page PDF report of a model: what it is, how it works, whether it "
+                                       "can be trusted today",
+                        description="Exactly one page, A4 or Letter by the system's locale. The intended use and "
+                                    "limitations you give are remembered for the model.")
+    rp.add_argument("model", metavar="NAME[:VERSION]")
+    rp.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write it (.pdf, .md or .json)")
+    rp.add_argument("--format", choices=("pdf", "md", "json"), default=None,
+                    help="pdf: the one page; md or json: the same facts in full as a model card (default: from "
+                         "the file's ending)")
+    rp.add_argument("--intended-use", default=None, metavar="TEXT", help="what the model is for (remembered)")
+    rp.add_argument("--limitations", default=None, metavar="TEXT", help="where it should not be trusted (remembered)")
+    rp.add_argument("--paper", choices=("A4", "Letter"), default=None, help="default: from the system's locale")
     rb = sub.add_parser("rollback", help="back to the version that was live before")
     rb.add_argument("model", metavar="NAME")
     ab = sub.add_parser("ab", help="an A/B test: a share of the prediction requests to another version")
@@ -187,5 +199,48 @@ def cmd_end_test(args) -> int:
     return ExitCode.OK
 
 
+def cmd_report(args) -> int:
+    from pathlib import Path
+
+    from ..core.errors import UsageError
+    from ..core.monitoring import live
+    from ..core.report import facts, pdf
+    from .main import _split_ref
+    from .monitoring import _context, _known
+
+    settings, registry = _context()
+    name, version = _split_ref(args.model)
+    _known(registry, name)
+    remembered = {k: v.strip() for k, v in (("intended_use", args.intended_use), ("limitations", args.limitations))
+                  if v is not None}
+    if remembered:
+        registry.update_settings(name, **remembered)
+    out = Path(args.output)
+    fmt = args.format or out.suffix.lower().lstrip(".")
+    if fmt not in ("pdf", "md", "json"):
+        raise UsageError(f"{out.name} does not end in .pdf, .md or .json.",
+                         "Give the file one of those endings (for example -o report.pdf), or say --format.")
+    if not out.parent.is_dir():
+        raise UsageError(f"There is no folder {out.parent}.", "Choose a folder that exists.")
+    live.refresh(settings, name)
+    gathered = facts.gather(settings, registry, name, version)
+    try:
+        if fmt == "pdf":
+            pdf.write(gathered, out, args.paper)
+        else:
+            from ..core.report import card
+
+            text = (card.markdown(gathered) if fmt == "md" else
+                    json.dumps(card.as_json(gathered), indent=2, ensure_ascii=False) + "\n")
+            pdf.write_whole(out, text.encode("utf-8"))
+    except OSError as exc:
+        raise UsageError(f"The report could not be written to {out}.", "Choose a folder you can write to.",
+                         details=str(exc)) from None
+    what = "report" if fmt == "pdf" else "model card"
+    print(f"{name}: the {what} of version {gathered.version} is in {out}")
+    return ExitCode.OK
+
+
 COMMANDS = {"history": cmd_history, "compare": cmd_compare, "promote": cmd_promote, "rollback": cmd_rollback,
-            "ab": cmd_test, "shadow": cmd_test, "end-test": cmd_end_test, "check": cmd_check}
+            "ab": cmd_test, "shadow": cmd_test, "end-test": cmd_end_test, "check": cmd_check,
+            "report": cmd_report}

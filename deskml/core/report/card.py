@@ -1,0 +1,71 @@
+"""The report's facts as a model card, for people who keep cards: Markdown in the sections of
+the Hugging Face model card, and JSON in the sections of Google's Model Card Toolkit
+(model_details, model_parameters, quantitative_analysis, considerations). Unlike the one
+page, nothing is summarised here: every input, every line."""
+from __future__ import annotations
+
+import time
+
+
+def _day(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
+
+
+def markdown(f) -> str:
+    lines = [f"# {f.model}", "",
+             f"Model card of version {f.version}{' (live)' if f.live else ''}, made {_day(f.made_at)} by {f.made_by} "
+             "with DeskML.", "",
+             "## Model Details", "",
+             f"- File: {f.file or '?'} (SHA-256 `{f.sha256}`)",
+             f"- scikit-learn {f.sklearn}, Python {f.python}",
+             f"- Built {_day(f.built_at)} by {f.built_by}",
+             f"- {f.what}", "",
+             "## Uses", "",
+             "### Intended use", "", f.intended_use or "Not written yet.", "",
+             "### Limitations", "", f.limitations or "Not written yet.", "",
+             "## Inputs", ""]
+    if f.inputs:
+        lines += ["| Input | Kind | Range |", "|---|---|---|"]
+        lines += [f"| {_cell(i['name'])} | {i['kind']} | {_cell(i['range'])} |" for i in f.inputs]
+    else:
+        lines.append(f.needs or "Not known.")
+    for title, body in (("Evaluation", f.performance), ("Traffic, speed and errors", f.traffic),
+                        ("Drift and data quality", f.drift), ("A/B and shadow tests", f.test),
+                        ("Versions", f.versions), ("Pre-release check", f.check), ("Alerts", f.alerts)):
+        lines += ["", f"## {title}", ""] + [f"- {line}" for line in body]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def as_json(f) -> dict:
+    """The facts in the Model Card Toolkit's sections (its field names where one fits)."""
+    return {
+        "model_details": {
+            "name": f.model,
+            "overview": f.what,
+            "version": {"name": f.version, "date": _day(f.built_at)},
+            "owners": [{"name": f.built_by}],
+            "references": [],
+            "path": f.file,
+        },
+        "model_parameters": {
+            "model_architecture": f.what,
+            "input_format": ", ".join(f"{i['name']} ({i['kind']})" for i in f.inputs) or f.needs,
+            "input_format_map": [{"key": i["name"], "value": " ".join(x for x in (i["kind"], i["range"]) if x)}
+                                 for i in f.inputs],
+        },
+        "quantitative_analysis": {
+            "performance_metrics": [{"type": "summary", "value": line} for line in f.performance],
+        },
+        "considerations": {
+            "use_cases": [{"description": f.intended_use}] if f.intended_use else [],
+            "limitations": [{"description": f.limitations}] if f.limitations else [],
+            "ethical_considerations": [],
+        },
+        "deskml": {"sha256": f.sha256, "sklearn": f.sklearn, "python": f.python, "live": f.live,
+                   "traffic": f.traffic, "drift": f.drift, "test": f.test, "versions": f.versions,
+                   "check": f.check, "alerts": f.alerts, "made_at": f.made_at, "made_by": f.made_by},
+    }
