@@ -200,11 +200,7 @@ def cmd_end_test(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from pathlib import Path
-
-    from ..core.errors import UsageError
-    from ..core.monitoring import live
-    from ..core.report import facts, pdf
+    from ..core.report.export import export
     from .main import _split_ref
     from .monitoring import _context, _known
 
@@ -215,29 +211,9 @@ def cmd_report(args) -> int:
                   if v is not None}
     if remembered:
         registry.update_settings(name, **remembered)
-    out = Path(args.output)
-    fmt = args.format or out.suffix.lower().lstrip(".")
-    if fmt not in ("pdf", "md", "json"):
-        raise UsageError(f"{out.name} does not end in .pdf, .md or .json.",
-                         "Give the file one of those endings (for example -o report.pdf), or say --format.")
-    if not out.parent.is_dir():
-        raise UsageError(f"There is no folder {out.parent}.", "Choose a folder that exists.")
-    live.refresh(settings, name)
-    gathered = facts.gather(settings, registry, name, version)
-    try:
-        if fmt == "pdf":
-            pdf.write(gathered, out, args.paper)
-        else:
-            from ..core.report import card
-
-            text = (card.markdown(gathered) if fmt == "md" else
-                    json.dumps(card.as_json(gathered), indent=2, ensure_ascii=False) + "\n")
-            pdf.write_whole(out, text.encode("utf-8"))
-    except OSError as exc:
-        raise UsageError(f"The report could not be written to {out}.", "Choose a folder you can write to.",
-                         details=str(exc)) from None
-    what = "report" if fmt == "pdf" else "model card"
-    print(f"{name}: the {what} of version {gathered.version} is in {out}")
+    gathered = export(settings, registry, name, version, args.output, args.format, args.paper)
+    what = "model card" if (args.format or str(args.output).lower().rsplit(".", 1)[-1]) in ("md", "json") else "report"
+    print(f"{name}: the {what} of version {gathered.version} is in {args.output}")
     return ExitCode.OK
 
 

@@ -51,6 +51,7 @@ class ModelDashboard(QWidget):
         from .monitoring import MonitoringTab
         from .overview import OverviewTab
         from .privacy import PrivacyTab
+        from .report import ReportTab
         from .try_it import TryTab
         from .versions import VersionsTab
 
@@ -63,15 +64,19 @@ class ModelDashboard(QWidget):
         self.batch = BatchTab(self)
         self.privacy = PrivacyTab(self)
         self.versions = VersionsTab(self)
+        self.report = ReportTab(self)
         self.tabs.addTab(self.overview, "Overview")
         self.tabs.addTab(self.monitoring, "Monitoring")
         self.tabs.addTab(self.try_tab, "Try it")
         self.tabs.addTab(self.batch, "Batch")
         self.tabs.addTab(self.privacy, "Privacy and alerts")
         self.tabs.addTab(self.versions, "Versions")
+        self.tabs.addTab(self.report, "Report")
         self.tabs.currentChanged.connect(lambda _: self.refresh_now())
         self.tabs.currentChanged.connect(lambda _: self.tabs.currentWidget() is self.versions
                                          and self.versions.refresh())
+        self.tabs.currentChanged.connect(lambda _: self.tabs.currentWidget() is self.report
+                                         and self.report.refresh())
         layout = QVBoxLayout(self)
         layout.addWidget(heading(model, 1.4))
         layout.addWidget(self.alert)

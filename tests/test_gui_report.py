@@ -1,0 +1,47 @@
+"""The Report tab: the intended use and limitations kept with the model, a preview of what
+the report says, and one click to a one-page PDF (and a model card); screenshot looked at."""
+from __future__ import annotations
+
+from conftest import palette
+from test_compare import make_two_versions
+from test_report import pages, text_of
+
+from deskml.core.registry import Registry
+from deskml.core.settings import Settings
+
+SETTINGS = Settings(docker_host="unix:///nonexistent/no-engine.sock", default_port=8690)
+NAME = "DeskML report tab demo"
+
+
+def test_the_report_tab(qtbot, demo, tmp_path_factory, tmp_path, artifacts):
+    from deskml.gui.dashboard import ModelDashboard
+
+    make_two_versions(NAME, demo, tmp_path_factory.mktemp("report-tab"))
+    registry = Registry()
+    dash = ModelDashboard(NAME, SETTINGS, registry)
+    qtbot.addWidget(dash)
+    dash.setPalette(palette(False))
+    dash.resize(1000, 760)
+    dash.show()
+    tab = dash.report
+    tab.use.setPlainText("Choose which customers get a loyalty voucher.")
+    tab.limits.setPlainText("Not for other shops.")
+    dash.tabs.setCurrentWidget(tab)                       # showing the tab gathers the preview
+    qtbot.waitUntil(lambda: tab.previews >= 1 and tab._worker is None, timeout=60_000)
+    shown = tab.preview.toPlainText()
+    assert shown.startswith(NAME) and "Choose which customers get a loyalty voucher." in shown
+    assert "visits_per_month" in shown and "No traffic in the last 30 days." in shown
+    assert registry.settings(NAME)["limitations"] == "Not for other shops."    # kept with the model
+    qtbot.wait(200)
+    dash.grab().save(str(artifacts / "dashboard-report.png"))
+    out = tmp_path / "for the boss.pdf"
+    tab.export(str(out), open_it=False)
+    qtbot.waitUntil(lambda: tab.exported is not None and tab._worker is None, timeout=60_000)
+    assert tab.exported == out and pages(out) == 1
+    text = " ".join(text_of(out).split())
+    assert NAME in text and "Not for other shops." in text
+    assert tab.message.isVisible() and "for the boss.pdf" in tab.message.headline.text()
+    card = tmp_path / "card.md"
+    tab.export(str(card), card=True, open_it=False)
+    qtbot.waitUntil(lambda: tab.exported == card and tab._worker is None, timeout=60_000)
+    assert card.read_text().startswith(f"# {NAME}")
