@@ -4,6 +4,7 @@ traffic, no reference data, no outcomes): always exactly one page, the name, the
 every section heading found by pdftotext, each page rendered to PNG for a look."""
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 
@@ -69,11 +70,26 @@ def test_the_report_of_a_running_model_from_the_command_line(two_versions, demo,
     assert md.startswith(f"# {NAME}") and "## Uses" in md and "| store | category | Campus, Centre, Station |" in md
     as_json = tmp_path / "card.json"
     assert run_cli("report", NAME, "-o", as_json).returncode == 0
-    import json
     doc = json.loads(as_json.read_text())
     assert doc["model_details"]["name"] == NAME and doc["model_details"]["version"]["name"] == "1"
     assert doc["considerations"]["use_cases"][0]["description"] == "Choose which customers get a loyalty voucher."
     assert len(doc["model_parameters"]["input_format_map"]) == 7
+    validate_model_card(doc, tmp_path)
+
+
+def validate_model_card(doc, tmp_path):
+    """Against the Model Card Toolkit's own JSON schema (v0.0.2), taken from its wheel on PyPI."""
+    import sys
+    import zipfile
+
+    import jsonschema
+
+    subprocess.run([sys.executable, "-m", "pip", "download", "model-card-toolkit==2.0.0", "--no-deps", "-q", "-d",
+                    str(tmp_path / "mct")], check=True, capture_output=True)
+    wheel = next((tmp_path / "mct").glob("model_card_toolkit-*.whl"))
+    with zipfile.ZipFile(wheel) as z:
+        schema = json.loads(z.read("model_card_toolkit/schema/v0.0.2/model_card.schema.json"))
+    jsonschema.validate(doc, schema, format_checker=jsonschema.FormatChecker())
 
 
 def test_bad_report_requests_get_a_plain_message(two_versions, tmp_path):  # noqa: F811

@@ -41,14 +41,22 @@ def _cell(text: str) -> str:
 
 
 def as_json(f) -> dict:
-    """The facts in the Model Card Toolkit's sections (its field names where one fits)."""
+    """The facts in the Model Card Toolkit's schema (v0.0.2, which allows no other top-level
+    keys): what does not have a field of its own (traffic, drift, tests, versions, the check,
+    alerts) is in ``model_details.documentation``, as plain sentences."""
+    documentation = [f.what, f.needs] + [
+        f"{title}: {line}" for title, body in (
+            ("Traffic", f.traffic), ("Drift", f.drift), ("Tests", f.test), ("Versions", f.versions),
+            ("Pre-release check", f.check), ("Alerts", f.alerts)) for line in body]
     return {
+        "schema_version": "0.0.2",
         "model_details": {
             "name": f.model,
             "overview": f.what,
-            "version": {"name": f.version, "date": _day(f.built_at)},
+            "documentation": "\n".join(line for line in documentation if line),
             "owners": [{"name": f.built_by}],
-            "references": [],
+            "version": {"name": str(f.version), "date": time.strftime("%Y-%m-%d", time.localtime(f.built_at)),
+                        "diff": f"scikit-learn {f.sklearn}, Python {f.python}, file SHA-256 {f.sha256}"},
             "path": f.file,
         },
         "model_parameters": {
@@ -63,9 +71,5 @@ def as_json(f) -> dict:
         "considerations": {
             "use_cases": [{"description": f.intended_use}] if f.intended_use else [],
             "limitations": [{"description": f.limitations}] if f.limitations else [],
-            "ethical_considerations": [],
         },
-        "deskml": {"sha256": f.sha256, "sklearn": f.sklearn, "python": f.python, "live": f.live,
-                   "traffic": f.traffic, "drift": f.drift, "test": f.test, "versions": f.versions,
-                   "check": f.check, "alerts": f.alerts, "made_at": f.made_at, "made_by": f.made_by},
     }
