@@ -42,6 +42,8 @@ def test_the_versions_tab(qtbot, two_versions, artifacts, dark):
         assert cells[0][3] == registry.get(NAME, "2").model_sha256[:12] + "…" and cells[0][6] == "local process"
         assert cells[0][7] == "coffee_shop_reference.csv"
         assert tab.live_label.text().startswith("Version 2 is live")
+        assert tab.watch_label.text() == "No folder is watched for new model files."
+        assert not tab.unwatch_button.isVisibleTo(tab)
         if not dark:
             tab.table.selectRow(0)
             tab.notes.setPlainText("A random forest; no longer asks the customer's age.")
@@ -248,8 +250,13 @@ def test_a_version_checked_from_the_tab_then_made_live_despite_a_failed_check(qt
         text = tab.check_view.text()
         # each version answers with the inputs it takes (version 2 no longer takes 'age')
         assert "load, 16 at a time" in text and "agreement with version 2: " in text and "of 600 reference rows" in text
+        tab.watch_folder(str(artifacts))
+        assert tab.watch_label.text() == f"New model files in {artifacts.resolve()} become tested candidates."
+        assert registry.settings(NAME)["watch_folder"] == str(artifacts.resolve())
         qtbot.wait(200)
         dash.grab().save(str(artifacts / "dashboard-versions-check.png"))
+        tab.watch_folder(None)
+        assert registry.settings(NAME)["watch_folder"] is None and not tab.unwatch_button.isVisibleTo(tab)
 
         failed = CheckResult(NAME, "1", registry.latest_check(NAME, "1")["at"] + 1,
                              [Case("'age' far above its range", "age", "failed", 500, "the service failed (500): boom")],

@@ -12,6 +12,7 @@
     deskml history NAME        the audit log of a model's versions
     deskml check NAME[:VER]    the pre-release check of a version (edge cases, load, agreement)
     deskml report NAME -o F    a one-page PDF report of a model
+    deskml watch NAME FOLDER   new model files put there become tested candidates
 
 Errors print one paragraph (what happened, what to do) and exit with the codes
 in docs/inspect.md; never a traceback.
@@ -32,7 +33,7 @@ from ..core.errors import DeskMLError, ExitCode, NotFound, UsageError
 
 SUBCOMMANDS = ("inspect", "build", "run", "stop", "status", "logs", "predict", "score", "monitor", "journal",
                "alerts", "erase", "privacy", "resume", "demo", "engine", "drift", "outcomes",
-               "accuracy", "history", "compare", "promote", "rollback", "ab", "shadow", "end-test", "check", "report")
+               "accuracy", "history", "compare", "promote", "rollback", "ab", "shadow", "end-test", "check", "report", "watch")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--reference", default=None, metavar="DATA.csv", help="data like the data the model learned from")
     b.add_argument("--code", action="append", default=[], metavar="FILE.py", help="the model author's own code")
     b.add_argument("--trust", action="append", default=[], metavar="MODULE")
+    b.add_argument("--candidate", action="store_true",
+                   help="then start it beside the live version, check it, and put it in a shadow test (the model "
+                        "must exist); you approve the promotion")
 
     r = sub.add_parser("run", help="start a model's service at a stable local address")
     r.add_argument("model", metavar="NAME[:VERSION]")
@@ -180,6 +184,15 @@ def _cmd_build(args) -> int:
     settings, _ = load_settings()
     if args.reference and not Path(args.reference).is_file():
         raise NotFound(f"There is no reference data file at {args.reference}.", "Check the name and folder.")
+    if args.candidate:
+        from ..core.experiments.candidate import candidate
+
+        registry = Registry()
+        registry.get(args.name)  # a candidate is a new version of a model that exists
+        result = candidate(settings, registry, args.name, args.file, args.reference, args.trust, args.code,
+                           progress=lambda words: print(f"  {words}", flush=True))
+        print(("" if result.ok else "FAILED: ") + result.words)
+        return ExitCode.OK if result.ok else ExitCode.CHECK_FAILED
     info = inspect_file(args.file, trust=args.trust, code=args.code)
     events = services.package(settings, Registry(), info, args.name, args.version, reference=args.reference,
                               code_files=args.code)

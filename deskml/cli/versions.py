@@ -35,6 +35,15 @@ def add_parsers(sub) -> None:
     ck.add_argument("model", metavar="NAME[:VERSION]")
     ck.add_argument("--seconds", type=float, default=10.0, help="length of the load test (default 10)")
     ck.add_argument("--json", action="store_true")
+    wa = sub.add_parser("watch", help="a watched folder: new model files there become tested candidates",
+                        description="A model file put in a model's watched folder is inspected, packaged, started "
+                                    "beside the live version, checked, and put in a shadow test; you only approve "
+                                    "the promotion. 'deskml watch NAME FOLDER' names the folder; 'deskml watch "
+                                    "--scan' looks at every watched folder once (the app does it every 30 s).")
+    wa.add_argument("model", metavar="NAME", nargs="?")
+    wa.add_argument("folder", metavar="FOLDER", nargs="?")
+    wa.add_argument("--off", action="store_true", help="stop watching the model's folder")
+    wa.add_argument("--scan", action="store_true", help="look at every watched folder now")
     rp = sub.add_parser("report", help="a one-page PDF report of a model: what it is, how it works, whether it "
                                        "can be trusted today",
                         description="Exactly one page, A4 or Letter by the system's locale. The intended use and "
@@ -217,6 +226,36 @@ def cmd_report(args) -> int:
     return ExitCode.OK
 
 
+def cmd_watch(args) -> int:
+    from ..core.errors import UsageError
+    from ..core.experiments import candidate
+    from .monitoring import _context
+
+    settings, registry = _context()
+    if args.scan:
+        results = candidate.scan(settings, registry, progress=lambda words: print(f"  {words}", flush=True))
+        for r in results:
+            print(("OK  " if r.ok else "FAILED  ") + r.words)
+        if not results:
+            print("No new model files in the watched folders.")
+        return ExitCode.OK if all(r.ok for r in results) else ExitCode.CHECK_FAILED
+    if not args.model:
+        for model in registry.models():
+            folder = registry.settings(model).get("watch_folder")
+            if folder:
+                print(f"{model}: {folder}")
+        return ExitCode.OK
+    if args.off:
+        candidate.watch(registry, args.model, None)
+        print(f"{args.model}: no folder is watched.")
+        return ExitCode.OK
+    if not args.folder:
+        raise UsageError("Which folder should DeskML watch?", f"deskml watch '{args.model}' FOLDER")
+    candidate.watch(registry, args.model, args.folder)
+    print(f"{args.model}: new model files in {args.folder} will become tested candidates.")
+    return ExitCode.OK
+
+
 COMMANDS = {"history": cmd_history, "compare": cmd_compare, "promote": cmd_promote, "rollback": cmd_rollback,
             "ab": cmd_test, "shadow": cmd_test, "end-test": cmd_end_test, "check": cmd_check,
-            "report": cmd_report}
+            "report": cmd_report, "watch": cmd_watch}

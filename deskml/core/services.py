@@ -73,6 +73,12 @@ def _engine(settings):
             client.close()
 
 
+def engine_for(settings, v):
+    """The engine a version needs (a context manager): the engine for an image; none for a
+    version that runs as a local process."""
+    return _engine(settings) if v.tag else nullcontext()
+
+
 def package(settings, registry, info, name: str, version: str | None = None, reference: str | None = None,
             code_files=(), cancel=lambda: False):
     """Make a new version: an image when an engine answers, else a version recorded to run
@@ -124,7 +130,7 @@ def start(settings, registry, model: str, version: str | None = None, port: int 
     v = registry.get(model, version)
     journal = prepare_journal(registry, model, v)
     with changing(model):
-        with _engine(settings) if v.tag else nullcontext() as client:  # a local version needs no engine
+        with engine_for(settings, v) as client:  # a local version needs no engine
             running = switch.go_live(settings, client, registry, model, v.version, port=port, lan=lan,
                                      journal=journal)
         _started(registry, model, running)  # in the lock: a Stop waiting for it comes after, and wins
@@ -223,7 +229,7 @@ def check(settings, registry, model: str, version: str | None = None, load_secon
             live_info = registry.get(model, live["version"]).info or {}
         except NotFound:
             live_info = {}
-    with _engine(settings) if v.tag else nullcontext() as client:
+    with engine_for(settings, v) as client:
         before = switch.member_status(client, model, v.version)
         with changing(model):
             member = switch.start_member(settings, client, registry, model, v.version, lan, journal)
@@ -305,7 +311,7 @@ def score(settings, registry, model: str, version: str, rows: list) -> dict:
     """A version's answers for rows that are not traffic (its labelled reference data), from
     the runtime it is served by: its image where an engine answers, else a local process."""
     v = registry.get(model, version)
-    with _engine(settings) if v.tag else nullcontext() as client:
+    with engine_for(settings, v) as client:
         if client is not None:
             return container.score(client, registry, model, v.version, rows)
     return process.score(registry, model, v.version, rows)

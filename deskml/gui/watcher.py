@@ -1,5 +1,6 @@
 """The app's watch over every model: alert rules evaluated every few seconds (off the UI
-thread), new alerts announced on the home page and, for serious ones, as a desktop
+thread), the models' watched folders looked at (a new model file there becomes a tested
+candidate: ``core.experiments.candidate``), new alerts announced on the home page and, for serious ones, as a desktop
 notification from the tray; the tray keeps DeskML running when its window closes."""
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ class AlertWatcher(QObject):
 
     @staticmethod
     def _check(settings, registry):
+        from ..core.experiments import candidate
         from ..core.monitoring import alerts
 
         fired = []
@@ -48,6 +50,12 @@ class AlertWatcher(QObject):
                     fired += alerts.check(settings, registry, model)
                 except Exception:  # one model's trouble must not stop the watch over the others
                     continue
+        try:
+            fired += [c.alert for c in candidate.scan(settings, registry) if c.alert is not None]
+        except Exception:  # a folder's trouble must not stop the alerts
+            import logging
+
+            logging.getLogger(__name__).exception("looking at the watched folders failed")
         return fired
 
     def _done(self, fired):

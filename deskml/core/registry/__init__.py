@@ -270,7 +270,8 @@ def _version(r) -> Version:
 #: What the audit log records.
 AUDIT_WORDS = {"deploy": "made", "promote": "promoted", "rollback": "rolled back", "ab-start": "A/B test started",
                "ab-stop": "A/B test stopped", "shadow-start": "shadow test started",
-               "shadow-stop": "shadow test stopped", "check": "pre-release check of"}
+               "shadow-stop": "shadow test stopped", "check": "pre-release check of",
+               "candidate": "new candidate"}
 AUDIT_ACTIONS = tuple(AUDIT_WORDS)
 
 

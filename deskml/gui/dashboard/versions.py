@@ -63,6 +63,19 @@ class VersionsTab(QWidget):
         check_scroll.setWidgetResizable(True)
         check_scroll.setFrameShape(QFrame.NoFrame)
         check_scroll.setMaximumHeight(92)
+        self.watch_label = QLabel("")
+        self.watch_label.setWordWrap(True)
+        self.watch_button = QPushButton("Watch a folder…")
+        self.watch_button.setToolTip("A model file put in that folder becomes a new version by itself: inspected, "
+                                     "packaged, started beside the live one, checked, and tested in its shadow. "
+                                     "You only approve the promotion.")
+        self.watch_button.clicked.connect(lambda: self.watch_folder())
+        self.unwatch_button = QPushButton("Stop watching")
+        self.unwatch_button.clicked.connect(lambda: self.watch_folder(None))
+        watch_row = QHBoxLayout()
+        watch_row.addWidget(self.watch_label, 1)
+        watch_row.addWidget(self.watch_button)
+        watch_row.addWidget(self.unwatch_button)
         notes_row = QHBoxLayout()
         notes_row.addWidget(self.notes, 1)
         side = QVBoxLayout()
@@ -99,6 +112,7 @@ class VersionsTab(QWidget):
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(self.live_label)
+        top_layout.addLayout(watch_row)
         top_layout.addWidget(self.table, 1)
         top_layout.addLayout(notes_row)
         top_layout.addWidget(check_scroll)
@@ -132,6 +146,10 @@ class VersionsTab(QWidget):
                                          row.reference or "none", row.check_words(), row.notes.replace("\n", " ")],
                                            bold=row.live,
                                            tooltips=True))
+        folder = registry.settings(model).get("watch_folder")
+        self.watch_label.setText(f"New model files in {folder} become tested candidates." if folder else
+                                 "No folder is watched for new model files.")
+        self.unwatch_button.setVisible(bool(folder))
         live = next((r for r in self._rows if r.live), None)
         self.live_label.setText(f"Version {live.version} is live: it answers at the model's address." if live else
                                 "No version is live: start the model on the Overview tab.")
@@ -182,6 +200,24 @@ class VersionsTab(QWidget):
                                       action=("Make live anyway", lambda: self.promote(True, version, detail)))
             return
         self.message.show_error(error)
+
+    def watch_folder(self, folder: str | None = "") -> None:
+        """Name the model's watched folder ("" asks which), or stop watching (None)."""
+        from ...core.errors import DeskMLError
+        from ...core.experiments import candidate
+
+        if folder == "":
+            from PySide6.QtWidgets import QFileDialog
+
+            folder = QFileDialog.getExistingDirectory(self, "The folder where new model files arrive")
+            if not folder:
+                return
+        try:
+            candidate.watch(self.dash.registry, self.dash.model, folder)
+        except DeskMLError as err:
+            self.message.show_error(err)
+            return
+        self.refresh()
 
     def check(self) -> None:
         version = self._selected()
