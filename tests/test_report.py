@@ -154,3 +154,26 @@ def test_the_paper_follows_the_locale(tmp_path, monkeypatch):
         out = pdf.write(_facts("Paper", _inputs(["a", "b"])), tmp_path / f"{lang}.pdf")
         info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True).stdout
         assert size in info, info
+
+
+def test_a_model_with_no_reference_no_traffic_and_no_outcomes(demo, tmp_path, monkeypatch, artifacts):
+    """Gathered for real from a model packaged without reference data and never started."""
+    from deskml.core.intake.inspection import inspect_file
+    from deskml.core.registry import Registry
+    from deskml.core.report import facts
+
+    monkeypatch.setenv("DESKML_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/no-engine.sock")
+    registry = Registry()
+    for _ in services.package(SETTINGS, registry, inspect_file(demo.model), "Bare model"):
+        pass
+    gathered = facts.gather(SETTINGS, registry, "Bare model")
+    out = pdf.write(gathered, tmp_path / "bare.pdf")
+    assert pages(out) == 1
+    text = " ".join(text_of(out).split())
+    assert "No traffic in the last 30 days." in text
+    assert "No reference data: drift cannot be judged." in text
+    assert "No real outcomes yet" in text and "No reference data: nothing to measure it on" in text
+    assert "No A/B or shadow test has run." in text and "has no pre-release check yet" in text
+    assert "Intended use: not written yet" in text
+    look(out, artifacts, "report-bare")
