@@ -1,6 +1,8 @@
-"""A model that crashes its service on one kind of input: any number larger than 1e300
-ends the process at once (as a native library's crash would). For the pre-release check."""
+"""Models that fail their service on one kind of input, for the pre-release check:
+``Fragile`` ends the process on any number larger than 1e300 (as a native library's crash
+would); ``Stuck`` hangs for 8 s on any number below -1e300."""
 import os
+import time
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -18,4 +20,18 @@ class Fragile(LogisticRegression):
 
     def predict_proba(self, X):
         self._crash_on(X)
+        return super().predict_proba(X)
+
+
+class Stuck(LogisticRegression):
+    def _hang_on(self, X):
+        if np.any(np.asarray(X, dtype=float) < -1e300):
+            time.sleep(8)
+
+    def predict(self, X):
+        self._hang_on(X)
+        return super().predict(X)
+
+    def predict_proba(self, X):
+        self._hang_on(X)
         return super().predict_proba(X)

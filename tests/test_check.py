@@ -26,14 +26,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def fragile(tmp_path):
-    """A service whose model ends its process on any number over 1e300 (no keeper to restart it)."""
+def fragile(request, tmp_path):
+    """A service whose model ends its process on any number over 1e300 (no keeper to restart it),
+    or, parametrized "stuck", hangs for 8 s on any number below -1e300."""
     sys.path.insert(0, str(Path(__file__).parent))
-    from fragile import Fragile
+    import fragile as models
 
     rng = np.random.default_rng(1)
     frame = pd.DataFrame({"height": rng.normal(170, 10, 200), "weight": rng.normal(70, 12, 200)})
-    model = Fragile().fit(frame, (frame["weight"] > 70).astype(int))
+    kind = models.Stuck if getattr(request, "param", "") == "stuck" else models.Fragile
+    model = kind().fit(frame, (frame["weight"] > 70).astype(int))
     path = tmp_path / "fragile.joblib"
     joblib.dump(model, path)
     port = free_port()
@@ -63,6 +65,20 @@ def test_a_candidate_that_crashes_on_one_edge_case_fails_with_that_case_named(fr
     by_name = {c.name: c for c in tried}
     assert by_name["'height' missing"].verdict == "refused clearly" and by_name["'height' missing"].status == 422
     assert by_name["'height' far above its range"].verdict == "answered"
+
+
+@pytest.mark.parametrize("fragile", ["stuck"], indirect=True)
+def test_a_candidate_that_hangs_on_one_edge_case_fails_with_that_case_named(fragile, monkeypatch):
+    url, info, rows = fragile
+    monkeypatch.setattr(check, "CASE_TIMEOUT", 2.0)
+    result = check.run("stuck", "1", url, info["inputs"], info["positional"], rows, load_seconds=1)
+    assert not result.passed
+    hung = [c for c in result.failed_cases]
+    assert [c.name for c in hung] == ["'height' minus the largest number", "'weight' minus the largest number"]
+    assert all("no answer within 2 s (a hang)" in c.said for c in hung)
+    # the service came back after each hang: the cases after it were judged, not skipped
+    assert not any(c.verdict == "not run" for c in result.cases)
+    assert next(c for c in result.cases if c.name == "'weight' infinite").verdict == "refused clearly"
 
 
 def test_the_demo_passes_its_check_and_agrees_with_the_live_version(two_versions, demo):  # noqa: F811
