@@ -124,7 +124,7 @@ CASES = {
     "very long names": ("A model whose name goes on " * 12, _inputs(["an_input_name_that_is_far_too_long_" * 4 + str(i)
                                                                     for i in range(30)]), "long names are shortened"),
     "Chinese": ("顾客回访预测模型", _inputs([f"每月访问次数_{i}" for i in range(12)]), "每月访问次数_0"),
-    "Arabic": ("نموذج عودة العملاء", _inputs([f"عدد الزيارات {i}" for i in range(12)]), "category"),
+    "Arabic": ("نموذج عودة الزبائن", _inputs([f"عدد الزيارات {i}" for i in range(12)]), "category"),
     "accented": ("Modèle de fidélité — Café Zoë", _inputs(["âge", "dépense_moyenne", "fréquence"]), "dépense_moyenne"),
     "no inputs known": ("Positional model", [], "sorts each case"),
 }
@@ -136,10 +136,9 @@ def test_the_report_is_one_page_whatever_it_holds(case, tmp_path, artifacts):
     use = "Decide which customers get a voucher, and how large. " * (30 if case == "very long names" else 1)
     out = pdf.write(_facts(name, inputs, use), tmp_path / "r.pdf")
     assert pages(out) == 1
-    text = " ".join(text_of(out).split())
+    text = " ".join(text_of(out).replace("\u202b", "").replace("\u202c", "").split())  # bidi marks
     assert expected in text
-    if case not in ("Arabic", "very long names"):
-        assert name.strip() in text
+    assert " ".join(name.split()) in text
     assert "version 7 (live)" in text
     for heading in HEADINGS:
         assert heading in text, heading

@@ -161,12 +161,12 @@ class _Page:
     # -- parts -----------------------------------------------------------------------------
     def header(self):
         f = self.facts
-        for size, max_lines in ((15, 2), (11, 3), (9, 3)):
+        for size, max_lines in ((15, 2), (11, 3), (9, 4), (7.5, 6)):
             if len(self.lines_of(f.model, size, True)) <= max_lines:
                 self.text(f.model, size, bold=True)
                 break
         else:
-            self.text(f.model, 9, bold=True, max_lines=3, more=" (the name is shortened here)")
+            self.text(f.model, 7.5, bold=True, max_lines=6, more=" (the name is shortened here)")
         made = time.strftime("%Y-%m-%d %H:%M", time.localtime(f.made_at))
         self.text(f"Model report · version {f.version}{' (live)' if f.live else ''} · made {made} by {f.made_by}",
                   self.size + 0.5, color=(80, 80, 80))
