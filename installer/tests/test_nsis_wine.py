@@ -85,10 +85,16 @@ class Wine:
 
     def wait_gone(self, path: Path, timeout=60) -> bool:
         """The uninstaller copies itself away and finishes in the background."""
-        deadline = time.monotonic() + timeout
-        while path.exists() and time.monotonic() < deadline:
-            time.sleep(0.5)
-        return not path.exists()
+        return wait_until(lambda: not path.exists(), timeout)
+
+
+def wait_until(done, timeout=60) -> bool:
+    """Under Wine, 'wine setup.exe /S' may return before the installer's last registry write
+    and file copy are seen (seen once in CI on a loaded machine: the keys were not there yet)."""
+    deadline = time.monotonic() + timeout
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return done()
 
 
 @pytest.fixture
@@ -117,6 +123,7 @@ def test_per_user_install_open_uninstall(setup_exe, wine, tmp_path):
     assert all(v is None for v in association_keys(wine, "HKCU").values())
     wine.run("wine", str(setup_exe), "/S")  # silent, per user: no administrator needed
 
+    assert wait_until(lambda: all(v is not None for v in association_keys(wine, "HKCU").values()))
     keys = association_keys(wine, "HKCU")
     for ext in filetypes.EXTENSIONS:
         assert keys[f"HKCU\\Software\\Classes\\.{ext}"]["(Default)"] == PROGID
@@ -144,7 +151,7 @@ def test_per_user_install_open_uninstall(setup_exe, wine, tmp_path):
     stale.parent.mkdir()
     stale.write_bytes(b"old")
     wine.run("wine", str(setup_exe), "/S")
-    assert not stale.exists() and (install_dir / "deskml.exe").exists()
+    assert wait_until(lambda: not stale.exists() and (install_dir / "deskml.exe").exists())
     # the app's own settings live under the same key; uninstalling keeps them
     wine.run("wine", "reg", "add", r"HKCU\Software\DeskML\DeskML", "/v", "first_start_done", "/d", "true", "/f")
 
@@ -160,6 +167,7 @@ def test_per_user_install_open_uninstall(setup_exe, wine, tmp_path):
 
 def test_all_users_install_opens_files_through_the_association(setup_exe, wine, tmp_path):
     wine.run("wine", str(setup_exe), "/S", "/AllUsers")
+    assert wait_until(lambda: all(v is not None for v in association_keys(wine, "HKLM").values()))
     keys = association_keys(wine, "HKLM")
     for ext in filetypes.EXTENSIONS:
         assert keys[f"HKLM\\Software\\Classes\\.{ext}"]["(Default)"] == PROGID
@@ -183,7 +191,7 @@ def test_uninstall_gives_back_the_previous_default(setup_exe, wine, tmp_path):
     """A .pkl that opened in another program before DeskML opens there again after."""
     wine.run("wine", "reg", "add", r"HKCU\Software\Classes\.pkl", "/ve", "/d", "Other.Pickle", "/f")
     wine.run("wine", str(setup_exe), "/S")
-    assert wine.key(r"HKCU\Software\Classes\.pkl")["(Default)"] == PROGID
+    assert wait_until(lambda: (wine.key(r"HKCU\Software\Classes\.pkl") or {}).get("(Default)") == PROGID)
     install_dir = wine.unix(wine.key(r"HKCU\Software\DeskML")["InstallDir"])
     wine.run("wine", install_dir / "Uninstall DeskML.exe", "/CurrentUser", "/S")
     assert wine.wait_gone(install_dir)
