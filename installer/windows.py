@@ -43,6 +43,7 @@ def nsis(bundle_dir: Path | None = None) -> Path:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def standin(out: Path) -> Path:
-    """A small stand-in deskml.exe (``windows/standin.nsi``) for testing the installer under Wine."""
-    return compile_nsi(HERE / "windows" / "standin.nsi", out)
+def standin(out: Path, stay_ms: int = 0) -> Path:
+    """A small stand-in deskml.exe (``windows/standin.nsi``) for testing the installer under
+    Wine; with stay_ms, it stays open that long (an app still open during an update)."""
+    return compile_nsi(HERE / "windows" / "standin.nsi", out, **({"STAY": str(stay_ms)} if stay_ms else {}))

@@ -165,6 +165,27 @@ def test_per_user_install_open_uninstall(setup_exe, wine, tmp_path):
     assert wine.key(r"HKCU\Software\DeskML\DeskML") == {"first_start_done": "true"}
 
 
+def test_an_update_waits_for_the_open_app_to_close(setup_exe, wine, tmp_path):
+    """On Windows a running deskml.exe cannot be replaced: the installer waits for it to close
+    (here a stand-in that stays open 4 s) instead of stopping half way."""
+    wine.run("wine", str(setup_exe), "/S")
+    assert wait_until(lambda: wine.key(r"HKCU\Software\DeskML") is not None)
+    install_dir = wine.unix(wine.key(r"HKCU\Software\DeskML")["InstallDir"])
+    app = install_dir / "deskml.exe"
+    assert wait_until(app.exists)
+    windows.standin(app, stay_ms=4000)
+    still_open = subprocess.Popen(["wine", str(app)], env=wine.env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+    try:
+        assert wait_until(lambda: (install_dir / "opened.txt").exists(), timeout=30)  # it runs
+        wine.run("wine", str(setup_exe), "/S")
+        assert still_open.poll() is not None  # the update finished only once the app had closed
+    finally:
+        still_open.kill()
+        still_open.wait()
+    assert app.read_bytes() == (setup_exe.parent.parent / "bundle" / "deskml.exe").read_bytes()
+
+
 def test_all_users_install_opens_files_through_the_association(setup_exe, wine, tmp_path):
     wine.run("wine", str(setup_exe), "/S", "/AllUsers")
     assert wait_until(lambda: all(v is not None for v in association_keys(wine, "HKLM").values()))

@@ -63,6 +63,28 @@ Function OpenAsUser
   Exec '"$WINDIR\explorer.exe" "$INSTDIR\deskml.exe"'
 FunctionEnd
 
+; An update: the earlier deskml.exe cannot be replaced while it runs, and a DeskML that was
+; just closed may take a moment to let go of it. Wait up to 15 s, then ask (a silent install
+; stops with an error instead of half replacing the app).
+Function WaitForTheAppToClose
+  StrCpy $R0 0
+  ${DoWhile} ${FileExists} "$INSTDIR\deskml.exe"
+    ClearErrors
+    Delete "$INSTDIR\deskml.exe"
+    ${IfNot} ${Errors}
+      ${Break}
+    ${EndIf}
+    IntOp $R0 $R0 + 1
+    ${If} $R0 >= 30
+      MessageBox MB_RETRYCANCEL|MB_ICONEXCLAMATION "DeskML is still open, so it cannot be updated.$\r$\n$\r$\nClose DeskML (every window), then click Retry." /SD IDCANCEL IDRETRY again
+      Abort "DeskML is still open: close it, then run the installer again."
+      again:
+      StrCpy $R0 0
+    ${EndIf}
+    Sleep 500
+  ${Loop}
+FunctionEnd
+
 Function un.onInit
   !insertmacro MULTIUSER_UNINIT
 FunctionEnd
@@ -101,6 +123,7 @@ Section "DeskML"
   ${If} $0 != "DeskML"
     StrCpy $INSTDIR "$INSTDIR\DeskML"
   ${EndIf}
+  Call WaitForTheAppToClose
   RMDir /r "$INSTDIR\_internal"  ; an update: no file of the earlier version is left among the new
   SetOutPath "$INSTDIR"
   File /r "${BUNDLE}/*"
