@@ -104,6 +104,44 @@ def test_demo_description(demo):
     assert len(info.sha256) == 64 and info.size_bytes == demo.model.stat().st_size
 
 
+def test_inputs_carry_the_models_own_weights(tmp_path):
+    """The report lists the main inputs first: a share of the model's own weights per input,
+    summed over the columns made from it (one per category), traced through a pipeline;
+    none where the weights say nothing comparable (a linear model on unscaled inputs)."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.compose import make_column_transformer
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"noise": rng.normal(size=400), "colour": rng.choice(["red", "green", "blue", "grey"], 400),
+                      "note": rng.choice(["late again", "on time", "fine"], 400), "spend": rng.normal(size=400)})
+    y = (X.colour.isin(["red", "green"])).astype(int)
+    cases = {
+        "forest": make_pipeline(make_column_transformer(
+            (OneHotEncoder(), ["colour"]), (TfidfVectorizer(), "note"), remainder="passthrough"),
+            RandomForestClassifier(n_estimators=20, random_state=0)),
+        "scaled linear": make_pipeline(make_column_transformer(
+            (OneHotEncoder(), ["colour"]), (StandardScaler(), ["noise", "spend"]), (TfidfVectorizer(), "note")),
+            LogisticRegression()),
+        "unscaled linear": LogisticRegression(),
+    }
+    for name, model in cases.items():
+        data = X[["noise", "spend"]] if name == "unscaled linear" else X
+        joblib.dump(model.fit(data, y), tmp_path / "m.joblib")
+        weights = {i["name"]: i.get("importance") for i in inspect_file(tmp_path / "m.joblib").inputs}
+        if name == "unscaled linear":
+            assert weights == {"noise": None, "spend": None}
+            continue
+        assert set(weights) == {"noise", "colour", "note", "spend"}, name
+        assert sum(weights.values()) == pytest.approx(1, abs=0.001), name
+        assert max(weights, key=weights.get) == "colour" and weights["colour"] > 0.5, (name, weights)
+
+
 def test_skops_file(tmp_path):
     import skops.io as sio
 

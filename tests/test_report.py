@@ -145,6 +145,24 @@ def test_the_report_is_one_page_whatever_it_holds(case, tmp_path, artifacts):
     look(out, artifacts, "report-" + case.replace(" ", "-").lower())
 
 
+def test_many_inputs_list_the_most_important_first(tmp_path):
+    """Of 200 inputs, the ones the model weighs most are on the page, whatever their place in
+    the file; the rest are counted."""
+    from deskml.core.report.facts import _inputs as listed
+
+    specs = [{"name": f"feature_{i:03d}", "kind": "number", "min": 0, "max": 1, "importance": 0.001}
+             for i in range(200)]
+    specs[150]["importance"], specs[199]["importance"] = 0.4, 0.3
+    inputs = listed({"inputs": specs})
+    assert [i["name"] for i in inputs[:2]] == ["feature_150", "feature_199"]
+    f = _facts("Returning customers", inputs)
+    f.by_importance = True
+    text = " ".join(text_of(pdf.write(f, tmp_path / "r.pdf")).split())
+    assert "feature_150 (40%): number, 0 to 1" in text and "feature_199 (30%)" in text and "(<1%)" in text
+    assert "the most important first" in text and "more inputs" in text
+    assert "feature_100" not in text
+
+
 def test_the_paper_follows_the_locale(tmp_path, monkeypatch):
     for lang, size in (("en_US.UTF-8", "612 x 792"), ("de_DE.UTF-8", "595.28 x 841.89")):
         monkeypatch.delenv("LC_ALL", raising=False)
@@ -167,9 +185,14 @@ def test_a_model_with_no_reference_no_traffic_and_no_outcomes(demo, tmp_path, mo
     for _ in services.package(SETTINGS, registry, inspect_file(demo.model), "Bare model"):
         pass
     gathered = facts.gather(SETTINGS, registry, "Bare model")
+    weights = [i["importance"] for i in gathered.inputs]  # the model's own, read at inspection
+    assert gathered.by_importance and weights == sorted(weights, reverse=True) and sum(weights) == pytest.approx(1)
     out = pdf.write(gathered, tmp_path / "bare.pdf")
     assert pages(out) == 1
     text = " ".join(text_of(out).split())
+    top = gathered.inputs[0]
+    assert f"{top['name']} ({top['importance']:.0%}): {top['kind']}" in text
+    assert "the most important first (in brackets: its share of the model's own weights)" in text
     assert "No traffic in the last 30 days." in text
     assert "No reference data: drift cannot be judged." in text
     assert "No real outcomes yet" in text and "No reference data: nothing to measure it on" in text

@@ -277,12 +277,90 @@ def n_outputs(final, task):
     return 1
 
 
+def _scaled(est) -> bool:
+    """Whether a scaler puts the inputs on one scale before the final estimator, so that a
+    linear model's coefficients can be compared between inputs."""
+    for _, step in _steps(est) or []:
+        for part in [step] + [t for _, t, _ in getattr(step, "transformers_", [])]:
+            for _, inner in _steps(part) or [(None, part)]:
+                if type(inner).__name__.endswith("Scaler"):
+                    return True
+    return False
+
+
+def _input_of(column: str, names: list, owners: dict):
+    """The input a column seen by the final estimator was made from: 'age', 'num__age',
+    'cat__colour_red' (a one-hot column), 'text__word' (a transformer of one input)."""
+    if column in names:
+        return column
+    prefix, sep, rest = column.partition("__")
+    candidates = names
+    if sep and prefix in owners:
+        if rest in owners[prefix]:
+            return rest
+        if len(owners[prefix]) == 1:
+            return owners[prefix][0]
+        column, candidates = rest, owners[prefix]
+    return max((n for n in candidates if column.startswith(n + "_")), key=len, default=None)
+
+
+def importance(est, inputs: list):
+    """Each input's share of the model's own weights: a tree ensemble's
+    ``feature_importances_``, or a linear model's absolute coefficients when a scaler puts the
+    inputs on one scale, summed over the columns made from that input (a one-hot encoder
+    makes one per category). None when the model has no such weights, or when its columns
+    cannot be traced back to the inputs."""
+    import numpy as np
+
+    final = final_estimator(est)
+    raw = getattr(final, "feature_importances_", None)
+    if raw is None:
+        coef = getattr(final, "coef_", None)
+        if coef is None or not _scaled(est):
+            return None
+        raw = np.abs(np.asarray(coef, dtype=float))
+        raw = raw.reshape(-1, raw.shape[-1]).sum(axis=0)
+    try:
+        raw = np.abs(np.asarray(raw, dtype=float).ravel())
+    except (TypeError, ValueError):
+        return None
+    names = [str(i["name"]) for i in inputs]
+    steps = _steps(est)
+    if steps and len(steps) > 1:
+        try:
+            seen = [str(n) for n in est[:-1].get_feature_names_out(names if names else None)]
+        except Exception:  # a step without get_feature_names_out: the columns cannot be traced
+            return None
+    else:
+        seen = names
+    if not names or len(seen) != len(raw):
+        return None
+    ct = _find_column_transformer(est)
+    owners = {tname: _column_names(cols, names) for tname, _, cols in getattr(ct, "transformers_", [])}
+    shares = dict.fromkeys(names, 0.0)
+    for column, weight in zip(seen, raw):
+        who = _input_of(column, names, owners)
+        if who is None:
+            return None
+        shares[who] += float(weight)
+    total = sum(shares.values())
+    if not total or not math.isfinite(total):
+        return None
+    return {n: round(s / total, 4) for n, s in shares.items()}
+
+
 def describe(est):
     """A JSON-friendly description of a fitted estimator."""
     final = final_estimator(est)
     steps = _steps(est)
     task = task_of(est)
     inputs, positional = _inputs(est)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        weights = importance(est, inputs)
+    for spec in inputs:
+        if weights is not None:
+            spec["importance"] = weights.get(str(spec["name"]))
     outputs = n_outputs(final, task)
     classes = getattr(final, "classes_", None) if outputs == 1 else None
     if classes is not None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import time
 
+from .facts import share
+
 
 def _day(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
@@ -24,7 +26,12 @@ def markdown(f) -> str:
              "### Intended use", "", f.intended_use or "Not written yet.", "",
              "### Limitations", "", f.limitations or "Not written yet.", "",
              "## Inputs", ""]
-    if f.inputs:
+    if f.inputs and f.by_importance:
+        lines += ["The most important first, with each input's share of the model's own weights.", "",
+                  "| Input | Kind | Range | Weight |", "|---|---|---|---|"]
+        lines += [f"| {_cell(i['name'])} | {i['kind']} | {_cell(i['range'])} | "
+                  f"{'' if i['importance'] is None else share(i['importance'])} |" for i in f.inputs]
+    elif f.inputs:
         lines += ["| Input | Kind | Range |", "|---|---|---|"]
         lines += [f"| {_cell(i['name'])} | {i['kind']} | {_cell(i['range'])} |" for i in f.inputs]
     else:

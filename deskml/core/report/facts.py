@@ -33,7 +33,8 @@ class Facts:
     made_by: str
     what: str
     needs: str
-    inputs: list = field(default_factory=list)        # [{"name", "kind", "range"}]
+    inputs: list = field(default_factory=list)        # [{"name", "kind", "range", "importance"}]
+    by_importance: bool = False                       # inputs listed most important first
     intended_use: str = ""
     limitations: str = ""
     performance: list = field(default_factory=list)   # sentences
@@ -59,6 +60,22 @@ def _range(spec: dict) -> str:
         cats = [str(c) for c in spec["categories"]]
         return ", ".join(cats[:4]) + (f" and {len(cats) - 4} more" if len(cats) > 4 else "")
     return ""
+
+
+def _inputs(info: dict) -> list:
+    """The inputs the model uses, the most important first when the model's own weights say
+    which (``importance`` at inspection: a share of 1), else in the model's order."""
+    inputs = [{"name": str(i["name"]), "kind": i.get("kind", "?"), "range": _range(i),
+               "importance": i.get("importance")}
+              for i in info.get("inputs") or [] if i.get("used", True)]
+    if any(i["importance"] is not None for i in inputs):
+        inputs.sort(key=lambda i: -(i["importance"] or 0.0))
+    return inputs
+
+
+def share(x: float) -> str:
+    """An input's share of the model's weights, as printed: '40%', '<1%'."""
+    return "<1%" if 0 < x < 0.005 else f"{x:.0%}"
 
 
 def _section(name: str, fn, *args) -> list:
@@ -94,9 +111,9 @@ def gather(settings, registry, model: str, version: str | None = None, now: floa
         file=Path(info.get("path") or info.get("file_name") or "").name, sklearn=v.sklearn_version or "?",
         python=v.python or "?", built_at=v.built_at, built_by=built_by or "someone (before the audit log)",
         made_at=now, made_by=current_user(), what=what, needs=needs,
-        inputs=[{"name": str(i["name"]), "kind": i.get("kind", "?"), "range": _range(i)}
-                for i in info.get("inputs") or [] if i.get("used", True)],
+        inputs=_inputs(info),
         intended_use=str(use.get("intended_use") or ""), limitations=str(use.get("limitations") or ""))
+    facts.by_importance = any(i["importance"] is not None for i in facts.inputs)
     facts.versions = _section("Versions", _versions, registry, model, history)
     facts.check = _section("The pre-release check", _check, registry, model, v.version)
     facts.alerts = _section("Alerts", _alerts, registry, model, now)

@@ -19,6 +19,8 @@ import os
 import time
 from pathlib import Path
 
+from .facts import share
+
 LETTER_TERRITORIES = {"US", "CA", "MX", "PH", "CL", "CO", "VE", "CR", "GT", "PR", "BZ", "SV", "NI", "PA", "DO"}
 MARGIN = 12.0
 LEVELS = [  # (type size, inputs listed, lines per section, chart height in mm)
@@ -189,13 +191,14 @@ class _Page:
         cells = []
         for i in shown:
             detail = i["kind"] + (f", {i['range']}" if i["range"] else "")
+            weight = f" ({share(i['importance'])})" if i.get("importance") is not None else ""
             name = i["name"]
-            text = f"{name}: {detail}"
+            text = f"{name}{weight}: {detail}"
             cut = len(name)
             while len(self.lines_of(text, width=w)) > 2 and cut > 8:
                 cut -= max(1, cut // 8)
                 name = i["name"][:cut // 2] + "…" + i["name"][-(cut - cut // 2):]
-                text = f"{name}: {detail}"
+                text = f"{name}{weight}: {detail}"
                 shortened = True
             cells.append(text)
         for start in range(0, len(cells), columns):
@@ -209,13 +212,16 @@ class _Page:
                 self.pdf.set_xy(MARGIN + k * (w + gap), y)
                 self.pdf.multi_cell(w, self.line_h, c, align="L")
             self.pdf.set_xy(MARGIN, y + h + 0.4)
-        notes = []
+        notes = ["the most important first (in brackets: its share of the model's own weights)"] \
+            if f.by_importance else []
         if len(f.inputs) > len(shown):
             notes.append(f"and {len(f.inputs) - len(shown)} more inputs")
         if shortened:
             notes.append("long names are shortened here")
         if notes:
-            self.text("; ".join(notes) + " (every input in full: deskml report --format md).", color=(80, 80, 80))
+            said = "; ".join(notes)
+            full = " (every input in full: deskml report --format md)" if len(notes) > f.by_importance else ""
+            self.text(said[0].upper() + said[1:] + full + ".", color=(80, 80, 80))
 
     def charts(self):
         s = self.facts.series
@@ -299,6 +305,22 @@ def _fill(page: _Page) -> None:
 def write(facts, path: Path, fmt: str | None = None) -> Path:
     """Write the report to ``path`` whole (a half-written PDF never replaces a good one)."""
     return write_whole(path, render(facts, fmt))
+
+
+def page_image(data: bytes, width_px: int = 1200) -> bytes:
+    """The report's page as a PNG ``width_px`` wide, drawn by PDFium (Chrome's PDF engine,
+    through pypdfium2): the app's preview is the page that prints, not a second layout."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(data)
+    try:
+        page = doc[0]
+        image = page.render(scale=width_px / page.get_size()[0]).to_pil()
+        out = io.BytesIO()
+        image.save(out, "PNG")
+        return out.getvalue()
+    finally:
+        doc.close()
 
 
 def write_whole(path: Path, data: bytes) -> Path:
