@@ -48,7 +48,9 @@ OPTIONAL = {"libgtk-3.so.0", "libgdk-3.so.0", "libdrm.so.2", "libgbm.so.1"}
 QT_XCB = ("libxcb-cursor0", "libxcb-icccm4", "libxcb-image0", "libxcb-keysyms1", "libxcb-randr0",
           "libxcb-render-util0", "libxcb-shape0", "libxcb-shm0", "libxcb-sync1", "libxcb-xfixes0", "libxcb-xkb1",
           "libxkbcommon-x11-0", "libx11-xcb1", "libxcb1", "libgl1", "libegl1")
-RECOMMENDS = "docker.io | docker-ce | podman"
+# a container engine; a font for Chinese, Japanese and Korean names on the report (Latin, Greek,
+# Cyrillic, Arabic and Hebrew come with the bundle)
+RECOMMENDS = "docker.io | docker-ce | podman, fonts-noto-cjk | fonts-wqy-microhei"
 MAINTAINER = "DeskML <deskml@localhost>"
 SUMMARY = "Put a machine-learning model file to work on this computer, safely"
 DESCRIPTION = (" DeskML checks a scikit-learn model file (joblib, pickle, skops) is safe to open, says what\n"

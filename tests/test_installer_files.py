@@ -76,8 +76,8 @@ def test_the_self_test_opens_the_window_and_inspects_a_random_forest(tmp_path):
     proc = run_cli("--self-test", timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
-    assert [line.split(":")[0] for line in lines[:4]] == ["ok      window", "ok      demo model",
-                                                           "ok      random forest", "ok      pip"]
+    assert [line.split(":")[0] for line in lines[:5]] == ["ok      window", "ok      demo model",
+                                                           "ok      random forest", "ok      report", "ok      pip"]
     assert "classification" in lines[2] and lines[-1] == "self-test passed"
     QSettings("DeskML", "DeskML").sync()
     assert QSettings("DeskML", "DeskML").value("first_start_done") is None

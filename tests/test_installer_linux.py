@@ -59,7 +59,7 @@ def test_the_deb_depends_on_what_qt_needs_and_recommends_an_engine(packages):
     assert depends[0].startswith("libc6 (>= ")
     for package in ("libxcb-cursor0", "libxcb-icccm4", "libxcb-keysyms1", "libxkbcommon-x11-0", "libgl1", "libegl1"):
         assert package in depends
-    assert field("Recommends") == "docker.io | docker-ce | podman"
+    assert field("Recommends") == "docker.io | docker-ce | podman, fonts-noto-cjk | fonts-wqy-microhei"
     assert field("Package") == "deskml" and field("Architecture") == "amd64"
     control = subprocess.run(["dpkg-deb", "-I", str(deb)], capture_output=True, text=True, check=True).stdout
     for script in ("preinst", "postinst", "prerm", "postrm", "triggers"):

@@ -56,7 +56,8 @@ def run_app(file: str | None = None, demo: bool = False) -> int:
 def self_test(out=print) -> int:
     """``deskml --self-test``: what an installed DeskML must be able to do, checked in a minute
     and offscreen. The main window opens; the demo model is made and inspected; a random
-    forest (modules a pickle names but no code imports) is saved and inspected; pip, which
+    forest (modules a pickle names but no code imports) is saved and inspected; a report is
+    made and its page drawn (fonts, PDF libraries); pip, which
     packaging runs as ``sys.executable -m pip``, answers. 0 when all
     pass, 1 with the step that failed."""
     import os
@@ -116,6 +117,18 @@ def self_test(out=print) -> int:
             info = inspect_file(path)
         return f"a random forest is a {info.task} model with {len(info.inputs)} inputs"
 
+    def report():
+        from ..core.report import pdf
+        from ..core.report.facts import Facts
+
+        now = time.time()
+        facts = Facts(model="Self-test · Café 自检 اختبار", version="1", live=True, sha256="0" * 64, file="m.joblib",
+                      sklearn="?", python="?", built_at=now, built_by="DeskML", made_at=now, made_by="DeskML",
+                      what="A report made by the self-test.", needs="")
+        data = pdf.render(facts)
+        png = pdf.page_image(data, 300)
+        return f"a one-page report ({len(data) // 1024} KiB) and its preview ({len(png) // 1024} KiB) were made"
+
     def pip():
         import subprocess
 
@@ -124,7 +137,8 @@ def self_test(out=print) -> int:
             raise RuntimeError((proc.stderr or proc.stdout).strip().splitlines()[-1:] or f"exit {proc.returncode}")
         return f"{proc.stdout.split(' from ')[0]} answers (it fetches the libraries a model image needs)"
 
-    ok = all([step("window", window), step("demo model", demo), step("random forest", forest), step("pip", pip)])
+    ok = all([step("window", window), step("demo model", demo), step("random forest", forest), step("report", report),
+              step("pip", pip)])
     from PySide6.QtCore import QThreadPool
 
     QThreadPool.globalInstance().waitForDone(10_000)  # the window's first polls end before Qt goes

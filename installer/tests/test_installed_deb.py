@@ -145,6 +145,7 @@ def test_the_installed_app_passes_its_self_test(installed, user):
     done = sh("deskml", "--self-test", env=env, check=False, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"^ok\s+random forest: a random forest is a classification model", done.stdout, re.M)
+    assert re.search(r"^ok\s+report: a one-page report", done.stdout, re.M)  # fonts and PDF libraries bundled
     assert re.search(r"^ok\s+pip: pip \d+", done.stdout, re.M)
     assert done.stdout.splitlines()[-1] == "self-test passed"
 

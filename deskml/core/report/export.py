@@ -13,8 +13,7 @@ def export(settings, registry, model: str, version: str | None, path, fmt: str |
     """Gather the facts (the journal read in first) and write them whole to ``path``, in
     ``fmt`` (default: the path's ending). Returns the facts written."""
     from ..errors import UsageError
-    from ..monitoring import live
-    from . import card, facts, pdf
+    from . import card, pdf
 
     path = Path(path)
     fmt = fmt or path.suffix.lower().lstrip(".")
@@ -23,9 +22,7 @@ def export(settings, registry, model: str, version: str | None, path, fmt: str |
                          "Give the file one of those endings (for example report.pdf), or say which format.")
     if not path.parent.is_dir():
         raise UsageError(f"There is no folder {path.parent}.", "Choose a folder that exists.")
-    registry.get(model, version)  # a clear message when there is no such model or version
-    live.refresh(settings, model)
-    gathered = facts.gather(settings, registry, model, version)
+    gathered = _gather(settings, registry, model, version)
     try:
         if fmt == "pdf":
             pdf.write(gathered, path, paper)
@@ -37,3 +34,23 @@ def export(settings, registry, model: str, version: str | None, path, fmt: str |
         raise UsageError(f"The report could not be written to {path}.", "Choose a folder you can write to.",
                          details=str(exc)) from None
     return gathered
+
+
+def preview(settings, registry, model: str, version: str | None = None, paper: str | None = None,
+            width_px: int = 1200):
+    """The report as it will print, for the Report tab: (the facts, the PDF's bytes, the page
+    as a PNG ``width_px`` wide)."""
+    from . import pdf
+
+    gathered = _gather(settings, registry, model, version)
+    data = pdf.render(gathered, paper)
+    return gathered, data, pdf.page_image(data, width_px)
+
+
+def _gather(settings, registry, model: str, version: str | None):
+    from ..monitoring import live
+    from . import facts
+
+    registry.get(model, version)  # a clear message when there is no such model or version
+    live.refresh(settings, model)
+    return facts.gather(settings, registry, model, version)

@@ -1,15 +1,15 @@
 """The Report tab: the intended use and limitations the user writes (kept per model), a
-preview of what the one-page report says (``core.report.facts``, gathered in a worker), and
-one click to export the PDF (``core.report.pdf``), which then opens."""
+preview that is the one page itself (``core.report.export.preview``: the PDF made and drawn
+in a worker), and one click to export the PDF, which then opens in the computer's viewer."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QUrl
-from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
-                               QTextBrowser, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QPixmap
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit,
+                               QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
 from .. import workers
 from ..widgets.message import MessageBanner
@@ -45,14 +45,18 @@ class ReportTab(QWidget):
         self.card_button.clicked.connect(lambda: self.export(card=True))
         self.refresh_button = QPushButton("Refresh the preview")
         self.refresh_button.clicked.connect(self.refresh)
+        self.zoom = QComboBox()
+        self.zoom.addItems(["Whole page", "Page width"])
+        self.zoom.setAccessibleName("Zoom")
         buttons = QHBoxLayout()
         for b in (self.export_button, self.card_button, self.refresh_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
-        self.preview = QTextBrowser()
-        self.preview.setOpenExternalLinks(False)
-        self.note = QLabel("A preview of what the report says; the PDF fits it on one page, A4 or Letter as "
-                           "your computer is set.")
+        buttons.addWidget(self.zoom)
+        self.preview = PageView()
+        self.zoom.currentIndexChanged.connect(lambda i: self.preview.set_whole(i == 0))
+        self.note = QLabel("The page as it will print (A4 or Letter, as your computer is set). Type the "
+                           "intended use and limitations above, then refresh to see them on it.")
         self.note.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.message)
@@ -65,6 +69,7 @@ class ReportTab(QWidget):
         self.limits.setPlainText(kept.get("limitations") or "")
         self._worker = None
         self.facts = None
+        self.page_pdf = b""      # the PDF the preview shows
         self.exported = None     # the path of the last file written
         self.previews = 0
 
@@ -75,18 +80,16 @@ class ReportTab(QWidget):
     def refresh(self) -> None:
         if self._worker is not None:
             return
-        from ...core.report import facts
+        from ...core.report.export import preview
 
         self.save_words()
         self.refresh_button.setEnabled(False)
-        self._worker = workers.start(facts.gather, self.dash.settings, self.dash.registry, self.dash.model,
+        self._worker = workers.start(preview, self.dash.settings, self.dash.registry, self.dash.model,
                                      on_done=self._show, on_error=self.message.show_error, on_finished=self._idle)
 
-    def _show(self, gathered) -> None:
-        from ...core.report import card
-
-        self.facts = gathered
-        self.preview.setMarkdown(card.markdown(gathered))
+    def _show(self, made) -> None:
+        self.facts, self.page_pdf, png = made
+        self.preview.show_page(png)
         self.previews += 1
 
     def _idle(self) -> None:
@@ -119,6 +122,43 @@ class ReportTab(QWidget):
         self.message.show_message(f"The report is in {self.exported.name}.", str(self.exported.parent), level="info")
         if open_it:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.exported)))
+
+
+class PageView(QScrollArea):
+    """The report's page on a grey desk, like a viewer's: the whole page (the default), or as
+    wide as the tab."""
+
+    def __init__(self):
+        super().__init__()
+        self.page = QLabel()
+        self.page.setAlignment(Qt.AlignHCenter | Qt.AlignTop)
+        self.page.setAccessibleName("The report's page")
+        self.setWidget(self.page)
+        self.setWidgetResizable(True)
+        self.setStyleSheet("QScrollArea { background: #8a8d91; } QLabel { background: #8a8d91; }")
+        self.image = QPixmap()
+        self.whole = True
+
+    def set_whole(self, whole: bool) -> None:
+        self.whole = whole
+        self._fit()
+
+    def show_page(self, png: bytes) -> None:
+        self.image.loadFromData(png, "PNG")
+        self._fit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        if self.image.isNull():
+            return
+        width = max(200, self.viewport().width() - 40)
+        if self.whole:
+            height = max(200, self.viewport().height() - 16)
+            width = min(width, round(height * self.image.width() / self.image.height()))
+        self.page.setPixmap(self.image.scaledToWidth(width, Qt.SmoothTransformation))
 
 
 def _write(settings, registry, model: str, name: str) -> Path:
