@@ -7,23 +7,25 @@ call), ``csv_stream`` (the streamed CSV route), ``metrics`` (Prometheus),
 ``openapi`` (the document and /docs), ``jsonio``.
 
 Endpoints: GET /health, GET /v1/model, POST /v1/predict, POST /v1/predict/csv,
-GET /metrics, GET /openapi.json, GET /docs.
+GET /metrics, GET /openapi.json, GET /docs; and the Open Inference Protocol's /v2 routes
+(``oip``), whose predictions take the same path as /v1/predict's.
 """
 import json
 import time
 
-from . import contract
+from . import contract, oip
 from .batching import Batcher
 from .csv_stream import predict_csv
 from .journal import Answered, Journal, source_of
 from .jsonio import dumps, loads
 from .metrics import Metrics
 from .openapi import docs_page, openapi
-from .service import ClientError
+from .service import ClientError, json_body
 
 MAX_BODY = 20 * 1024 * 1024          # JSON requests
+JSON = b"application/json"
 #: the routes whose answers (and refusals) go into the journal, with their default source
-PREDICT_PATHS = {"/v1/predict": "api", "/v1/predict/csv": "csv"}
+PREDICT_PATHS = {"/v1/predict": "api", "/v1/predict/csv": "csv", oip.INFER: "api"}
 
 
 class App:
@@ -83,6 +85,8 @@ class App:
         method = "GET" if req.method == "HEAD" else req.method
         handler = self.routes.get((method, req.path))
         try:
+            if handler is None and req.path.startswith("/v2"):
+                handler = self._oip(req, method)
             if handler is None:
                 if req.path in self.paths:
                     allowed = self.allowed(req.path)
@@ -91,22 +95,26 @@ class App:
                                 extra=b"allow: %s\r\n" % ", ".join(allowed).encode())
                     return
                 raise ClientError(404, f"there is no {req.path} here; see /docs")
-            req.endpoint = req.path
-            if self.api_key is not None and req.path != contract.HEALTH_PATH and not self._authorised(req):
+            if not req.path.startswith("/v2"):
+                req.endpoint = req.path
+            if (self.api_key is not None and req.path != contract.HEALTH_PATH
+                    and not req.path.startswith("/v2/health/") and not self._authorised(req)):
                 raise ClientError(401, "this service needs an API key: send it as 'Authorization: Bearer KEY'")
             handler(req)
         except ClientError as err:
             self._refused(req, err.status, err.message, err.input, err.row)
-            req.respond(err.status, dumps(err.to_dict()))
+            req.respond(err.status, dumps({"error": err.message} if req.path.startswith("/v2") else err.to_dict()))
         except Exception as exc:  # a bug or a model failure: 500, and the server keeps going
             body = _failure(exc)
-            self._refused(req, 500, loads(body)["error"]["message"])
-            req.respond(500, body)
+            message = loads(body)["error"]["message"]
+            self._refused(req, 500, message)
+            req.respond(500, dumps({"error": message}) if req.path.startswith("/v2") else body)
 
     def _refused(self, req, status, message, input_name=None, row=None):
         """A refused prediction request goes into the journal too, with its status and reason."""
-        if self.journaling and req.path in PREDICT_PATHS:
-            line = self.journal.refused(time.time(), source_of(req, PREDICT_PATHS[req.path]),
+        default = PREDICT_PATHS.get(req.path) or PREDICT_PATHS.get(req.endpoint)
+        if self.journaling and default:
+            line = self.journal.refused(time.time(), source_of(req, default),
                                         (time.perf_counter() - req.t0) * 1000, status, message, input_name, row,
                                         req.headers.get(b"x-deskml-variant"))
             self.journal.write(line, 1)
@@ -193,11 +201,24 @@ class App:
                                                         bools_possible=b"true" in body or b"false" in body)
         n = len(next(iter(cols.values()))) if cols else 0
         extra = passthrough(doc, n) if len(doc) > 1 else None
+        service = self.service
+
+        def reply(predictions, rows, ids):
+            answer = service.answer_of(predictions, rows)
+            answer["model_version"] = service.version
+            answer["ids"] = ids
+            return 200, dumps(answer), JSON, b""
+        self._submit(req, cols, n, extra, reply)
+
+    def _submit(self, req, cols, n, extra, reply):
+        """Predict checked columns with the batcher, journal them, and answer with
+        ``reply(predictions, probabilities, ids) -> (status, body, content type, headers)``."""
         variant = req.headers.get(b"x-deskml-variant")
         if variant is not None:  # behind DeskML's front door, in an A/B or shadow test
             extra = variant_of(extra, variant, req.headers.get(b"x-deskml-request"))
-        service, journal, journaling = self.service, self.journal, self.journaling
+        journal, journaling = self.journal, self.journaling
         source = source_of(req, "api")
+        v2 = req.path.startswith("/v2")
 
         def finish(predictions, rows, error):
             """What the journal keeps of this request, and the sending of its answer (the
@@ -206,16 +227,62 @@ class App:
             ms = (time.perf_counter() - req.t0) * 1000
             if error is not None:
                 body = _failure(error)
-                line = (journal.refused(now, source, ms, 500, loads(body)["error"]["message"])
-                        if journaling else b"")
+                message = loads(body)["error"]["message"]
+                line = journal.refused(now, source, ms, 500, message) if journaling else b""
+                body = dumps({"error": message}) if v2 else body
                 return line, lambda: req.respond(500, body)
             first = journal.take(n)
-            answer = service.answer_of(predictions, rows)
-            answer["model_version"] = service.version
-            answer["ids"] = journal.ids(first, n)
-            body = dumps(answer)
-            return Answered(first, n, now, source, ms, cols, predictions, rows, extra), lambda: req.respond(200, body)
+            status, body, content_type, headers = reply(predictions, rows, journal.ids(first, n))
+            return (Answered(first, n, now, source, ms, cols, predictions, rows, extra),
+                    lambda: req.respond(status, body, content_type, headers))
         self.batcher.submit(cols, n, finish)
+
+    # -- the Open Inference Protocol (oip.py) ---------------------------------------------
+    def _oip(self, req, method):
+        """The handler of a /v2 route (None when it is not one), its endpoint named for the
+        metrics without the model's name."""
+        found = oip.route(req.path)
+        if found is None:
+            return None
+        what, name, version = found
+        req.endpoint = {"server": "/v2", "live": "/v2/health/live", "ready": "/v2/health/ready",
+                        "model": "/v2/models/{name}", "model_ready": "/v2/models/{name}/ready",
+                        "infer": oip.INFER}[what]
+        if (method == "POST") != (what == "infer"):
+            allowed = "POST" if what == "infer" else "GET"
+            raise ClientError(405, f"{req.method} is not allowed on {req.path}; use {allowed}")
+        if name is not None and name != self.service.name:
+            raise ClientError(404, f"there is no model {name!r} here; this service answers for "
+                                   f"{self.service.name!r}")
+        if version is not None and version != self.service.version:
+            raise ClientError(404, f"there is no version {version!r} of {name!r} here; this service is version "
+                                   f"{self.service.version}")
+        return getattr(self, "_oip_" + what)
+
+    def _oip_server(self, req):
+        req.respond(200, oip.server_metadata(self.service.version))
+
+    def _oip_live(self, req):
+        req.respond(200, dumps({"live": True}))
+
+    def _oip_ready(self, req):
+        req.respond(200 if self.ready else 503, dumps({"ready": self.ready}))
+
+    _oip_model_ready = _oip_ready
+
+    def _oip_model(self, req):
+        req.respond(200, dumps(oip.model_metadata(self.service)))
+
+    def _oip_infer(self, req):
+        doc, tensors = oip.read_request(req.body, req.headers)
+        cols, n = oip.columns(self.service, tensors)
+        wanted = oip.wanted_outputs(self.service, doc)
+        service = self.service
+
+        def reply(predictions, rows, ids):
+            body, headers, content_type = oip.response(service, doc, wanted, predictions, rows, ids)
+            return 200, body, content_type, headers
+        self._submit(req, cols, n, None, reply)
 
     def outcomes(self, req):
         """Real outcomes: a list of ``{"id" or "key", "actual"}`` rows, journaled for the host
@@ -269,12 +336,7 @@ def variant_of(extra, variant, pair):
 
 def outcome_rows(body):
     """Outcome rows, checked as the OpenAPI document describes them."""
-    if not body.strip():
-        raise ClientError(400, 'the request body is empty; send JSON like [{"id": "…", "actual": …}]')
-    try:
-        rows = loads(body)
-    except ValueError as exc:
-        raise ClientError(400, f"the request body is not valid JSON ({exc})") from None
+    rows = json_body(body, '[{"id": "…", "actual": …}]')
     if not isinstance(rows, list) or not rows:
         raise ClientError(400, 'send a list of outcome rows: [{"id": "…", "actual": …}] (or "key" instead of "id")')
     if len(rows) > MAX_OUTCOMES:

@@ -10,7 +10,7 @@ import numbers
 
 from .introspect import describe
 from .introspect import plain as _jsonable
-from .jsonio import NUMPY_NATIVE
+from .jsonio import NUMPY_NATIVE, loads
 from .predictor import Predictor
 
 MAX_ROWS = 10_000
@@ -36,6 +36,17 @@ class ClientError(Exception):
         if self.row is not None:
             d["row"] = self.row
         return {"error": d}
+
+
+def json_body(body, example):
+    """A request's JSON document; an empty or unreadable body is the client's mistake (400),
+    and the message shows ``example``, what to send."""
+    if not body.strip():
+        raise ClientError(400, f"the request body is empty; send JSON like {example}")
+    try:
+        return loads(body)
+    except ValueError as exc:
+        raise ClientError(400, f"the request body is not valid JSON ({exc})") from None
 
 
 class ModelService:
