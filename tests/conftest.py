@@ -218,3 +218,22 @@ def monitoring_page(qtbot, model: str, settings, registry, page: str, dark: bool
     panel = getattr(dash.monitoring, page)
     dash.monitoring.pages.setCurrentWidget(panel)
     return dash, panel
+
+
+def remove_images(client, name: str) -> None:
+    """Every image of a model, gone."""
+    for image in client.images.list(filters={"label": f"io.deskml.model.name={name}"}):
+        client.images.remove(image.id, force=True)
+
+
+def built_versions(docker_client, demo, name: str, times: int = 2):
+    """The demo built ``times`` times as versions of ``name`` through the command line (a
+    generator for a fixture: the registry; the model stopped and its images removed after)."""
+    from deskml.core.registry import Registry
+
+    for _ in range(times):
+        proc = run_cli("build", demo.model, "--name", name, "--reference", demo.reference, timeout=900)
+        assert proc.returncode == 0, proc.stderr
+    yield Registry()
+    run_cli("stop", name)
+    remove_images(docker_client, name)

@@ -277,3 +277,23 @@ def test_a_version_checked_from_the_tab_then_made_live_despite_a_failed_check(qt
         assert last["action"] == "promote" and "despite a failed pre-release check" in last["detail"]
     finally:
         services.stop(SETTINGS, NAME, registry)
+
+
+def test_a_version_without_an_image_cannot_be_exported_and_says_so(qtbot, two_versions, tmp_path):
+    """The demo's versions here run as local processes: the export says what to do instead."""
+    from deskml.gui.dashboard import ModelDashboard
+
+    dash = ModelDashboard(NAME, SETTINGS, Registry())
+    qtbot.addWidget(dash)
+    dash.show()
+    tab = dash.versions
+    tab.table.selectRow(0)
+    dialog = tab.export()
+    dialog.open_folder = False
+    dialog.folder.setText(str(tmp_path / "export"))
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog._worker is None and dialog.message.isVisible(), timeout=30_000)
+    assert "has no image: it runs as a local process here" in dialog.message.headline.text()
+    assert "Build it again where Docker or Podman runs" in dialog.message.what_to_do.text()
+    assert dialog.isVisible() and dialog.done_export is None
+    dialog.reject()

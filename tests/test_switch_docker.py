@@ -7,9 +7,8 @@ import time
 import pandas as pd
 import pytest
 
-from conftest import run_cli
+from conftest import built_versions
 from deskml.core import services
-from deskml.core.registry import Registry
 from deskml.core.runtimes import container, front_door
 from deskml.core.settings import Settings
 from test_front_door import Steady
@@ -19,13 +18,7 @@ NAME = "DeskML switch demo"
 
 @pytest.fixture
 def two_images(docker_client, demo, tmp_path, monkeypatch):
-    for _ in range(2):
-        proc = run_cli("build", demo.model, "--name", NAME, "--reference", demo.reference, timeout=900)
-        assert proc.returncode == 0, proc.stderr
-    yield Registry()
-    run_cli("stop", NAME)
-    for image in docker_client.images.list(filters={"label": f"io.deskml.model.name={NAME}"}):
-        docker_client.images.remove(image.id, force=True)
+    yield from built_versions(docker_client, demo, NAME)
 
 
 def test_promote_and_roll_back_containers_with_no_failed_request(two_images, docker_client, demo):

@@ -13,6 +13,8 @@
     deskml check NAME[:VER]    the pre-release check of a version (edge cases, load, agreement)
     deskml report NAME -o F    a one-page PDF report of a model
     deskml watch NAME FOLDER   new model files put there become tested candidates
+    deskml export NAME --to T  files to run it on Kubernetes, KServe, Compose or Swarm (or an image archive)
+    deskml push NAME REF       push a version's image to your registry
 
 Errors print one paragraph (what happened, what to do) and exit with the codes
 in docs/inspect.md; never a traceback.
@@ -33,7 +35,8 @@ from ..core.errors import DeskMLError, ExitCode, NotFound, UsageError
 
 SUBCOMMANDS = ("inspect", "build", "run", "stop", "status", "logs", "predict", "score", "monitor", "journal",
                "alerts", "erase", "privacy", "resume", "demo", "engine", "drift", "outcomes",
-               "accuracy", "history", "compare", "promote", "rollback", "ab", "shadow", "end-test", "check", "report", "watch")
+               "accuracy", "history", "compare", "promote", "rollback", "ab", "shadow", "end-test", "check", "report", "watch",
+               "export", "push")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -93,10 +96,11 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="make the demo model and print where it is")
     demo.add_argument("--folder", default=None, help="where to put it (default: DeskML's data folder)")
 
-    from . import monitoring, quality, versions
+    from . import grow, monitoring, quality, versions
     monitoring.add_parsers(sub)
     quality.add_parsers(sub)
     versions.add_parsers(sub)
+    grow.add_parsers(sub)
 
     eng = sub.add_parser("engine", help="check the container engine and DeskML's base image")
     eng.add_argument("--python", default="3.11", help="Python version of the base image to look for")
@@ -410,7 +414,7 @@ def main(argv=None) -> int:
         from ..gui.app import run_app  # the window: Qt is imported only here
 
         return run_app(file=files[0] if files else None, demo=demo)
-    from . import monitoring, quality, versions
+    from . import grow, monitoring, quality, versions
 
     args = _parser().parse_args(argv)
     as_json = getattr(args, "json", False)
@@ -422,7 +426,7 @@ def main(argv=None) -> int:
         return {"inspect": _cmd_inspect, "build": _cmd_build, "run": _cmd_run, "stop": _cmd_stop,
                 "status": _cmd_status, "logs": _cmd_logs, "predict": _cmd_predict, "score": _cmd_score,
                 "demo": _cmd_demo, "engine": _cmd_engine, **monitoring.COMMANDS, **quality.COMMANDS,
-                **versions.COMMANDS}[args.command](args)
+                **versions.COMMANDS, **grow.COMMANDS}[args.command](args)
     except DeskMLError as err:
         if as_json:
             print(json.dumps({"ok": False, "error": err.to_dict()}, indent=2, ensure_ascii=False))

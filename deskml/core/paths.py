@@ -84,3 +84,15 @@ def with_reference_name(info: dict, reference) -> dict:
     """The version's info, with the name the reference data had when it was given (its copy
     beside the version is called reference.csv or reference.xlsx)."""
     return {**info, "reference_file": Path(reference).name} if reference else info
+
+
+def write_whole(path: Path, data: bytes) -> Path:
+    """Write a file whole: a half-written file never takes the name of a good one."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

@@ -271,7 +271,7 @@ def _version(r) -> Version:
 AUDIT_WORDS = {"deploy": "made", "promote": "promoted", "rollback": "rolled back", "ab-start": "A/B test started",
                "ab-stop": "A/B test stopped", "shadow-start": "shadow test started",
                "shadow-stop": "shadow test stopped", "check": "pre-release check of",
-               "candidate": "new candidate"}
+               "candidate": "new candidate", "export": "exported", "push": "pushed"}
 AUDIT_ACTIONS = tuple(AUDIT_WORDS)
 
 

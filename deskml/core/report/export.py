@@ -13,6 +13,7 @@ def export(settings, registry, model: str, version: str | None, path, fmt: str |
     """Gather the facts (the journal read in first) and write them whole to ``path``, in
     ``fmt`` (default: the path's ending). Returns the facts written."""
     from ..errors import UsageError
+    from ..paths import write_whole
     from . import card, pdf
 
     path = Path(path)
@@ -29,7 +30,7 @@ def export(settings, registry, model: str, version: str | None, path, fmt: str |
         else:
             text = (card.markdown(gathered) if fmt == "md" else
                     json.dumps(card.as_json(gathered), indent=2, ensure_ascii=False) + "\n")
-            pdf.write_whole(path, text.encode("utf-8"))
+            write_whole(path, text.encode("utf-8"))
     except OSError as exc:
         raise UsageError(f"The report could not be written to {path}.", "Choose a folder you can write to.",
                          details=str(exc)) from None

@@ -304,6 +304,8 @@ def _fill(page: _Page) -> None:
 
 def write(facts, path: Path, fmt: str | None = None) -> Path:
     """Write the report to ``path`` whole (a half-written PDF never replaces a good one)."""
+    from ..paths import write_whole
+
     return write_whole(path, render(facts, fmt))
 
 
@@ -321,14 +323,3 @@ def page_image(data: bytes, width_px: int = 1200) -> bytes:
         return out.getvalue()
     finally:
         doc.close()
-
-
-def write_whole(path: Path, data: bytes) -> Path:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.part")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path

@@ -54,6 +54,10 @@ class VersionsTab(QWidget):
         self.check_button.setToolTip("Tries it with unusual inputs and a short load, beside the live version, and "
                                      "compares their answers. About 20 seconds.")
         self.check_button.clicked.connect(self.check)
+        self.export_button = QPushButton("Export for a server…")
+        self.export_button.setToolTip("Files to run this version's image on Kubernetes, KServe, Docker Swarm or "
+                                      "Compose, or the image as a file, with a page for the IT person.")
+        self.export_button.clicked.connect(lambda: self.export())
         self.check_view = QLabel("")
         self.check_view.setWordWrap(True)
         self.check_view.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -79,7 +83,8 @@ class VersionsTab(QWidget):
         notes_row = QHBoxLayout()
         notes_row.addWidget(self.notes, 1)
         side = QVBoxLayout()
-        for button in (self.save_notes, self.check_button, self.promote_button, self.rollback_button):
+        for button in (self.save_notes, self.check_button, self.promote_button, self.rollback_button,
+                       self.export_button):
             side.addWidget(button)
         notes_row.addLayout(side)
         self.tests = TestPanel(self)
@@ -231,6 +236,25 @@ class VersionsTab(QWidget):
         self._checking = workers.start(services.check, self.dash.settings, self.dash.registry, self.dash.model,
                                        version, on_done=lambda _: None, on_error=self.message.show_error,
                                        on_finished=self._checked)
+
+    def export(self):
+        """The export dialog for the selected version; the dialog (for tests), or None."""
+        version = self._selected()
+        if version is None:
+            return None
+        from .export_dialog import ExportDialog
+
+        dialog = ExportDialog(self, self.dash.settings, self.dash.registry, self.dash.model, version)
+        dialog.finished.connect(lambda _: self._exported(dialog))
+        dialog.open()
+        return dialog
+
+    def _exported(self, dialog) -> None:
+        done = dialog.done_export
+        if done is not None:
+            self.message.show_message(f"Version {dialog.version} is exported into {done.folder.name}.",
+                                      "The README.md there says how to run it.", level="info")
+            self.refresh()
 
     def _checked(self) -> None:
         self._checking = None

@@ -1,0 +1,65 @@
+"""A version's image out of this computer: a ``docker save`` archive for a machine without
+a registry, or a push to the user's registry."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def save(client, tag: str, path: Path, progress=lambda done: None) -> Path:
+    """Write the image as a ``docker save`` archive (``docker load -i`` reads it), whole:
+    a half-written archive never takes the file's name."""
+    from ..errors import UsageError
+
+    image = client.images.get(tag)
+    tmp = path.with_name(f".{path.name}.part")
+    written = 0
+    try:
+        with open(tmp, "wb") as out:
+            for chunk in image.save(named=tag):
+                out.write(chunk)
+                written += len(chunk)
+                progress(written)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise UsageError(f"The image could not be written to {path}.",
+                         "Choose a folder with room for it (the image's size, often several hundred MB).",
+                         details=str(exc)) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    """'registry:5000/team/model:2' -> ('registry:5000/team/model', '2'); no tag: 'latest'."""
+    last = ref.rsplit("/", 1)[-1]
+    if ":" in last:
+        repo, tag = ref.rsplit(":", 1)
+        return repo, tag
+    return ref, "latest"
+
+
+def push(client, tag: str, ref: str, progress=lambda words: None) -> str:
+    """Tag the image as ``ref`` and push it; the digest the registry gave. A registry that
+    refuses (not reachable, needs a login, not HTTPS) is said in plain words."""
+    from ..errors import UsageError
+
+    repo, new_tag = split_ref(ref)
+    if not repo or any(c.isupper() for c in repo.rsplit("/", 1)[-1]):
+        raise UsageError(f"{ref!r} is not an image name a registry takes.",
+                         "Use lower case, like registry.example.com/team/model:2.")
+    image = client.images.get(tag)
+    image.tag(repo, new_tag)
+    digest, error = None, None
+    for line in client.images.push(repo, tag=new_tag, stream=True, decode=True):
+        if "error" in line:
+            error = line.get("error") or str(line.get("errorDetail"))
+        elif line.get("status") and line.get("id"):
+            progress(f"{line['id']}: {line['status']}")
+        aux = line.get("aux") or {}
+        digest = aux.get("Digest", digest)
+    if error or not digest:
+        raise UsageError(f"The registry did not take the image: {error or 'no digest came back'}.",
+                         "Check the address, that the registry runs, and that you are logged in to it "
+                         "(docker login REGISTRY).", details=error)
+    return digest

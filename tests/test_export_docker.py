@@ -1,0 +1,171 @@
+"""The exports that need the image: measured for real in a container, written by the
+command line; the archive loaded into another engine (Podman); the push to a registry
+running on 127.0.0.1 (Debian's docker-registry), pulled back the same."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tarfile
+import time
+
+import kubernetes_validate
+import pytest
+import requests
+import yaml
+
+from conftest import built_versions, run_cli
+
+NAME = "DeskML export demo"
+
+
+@pytest.fixture(scope="module")
+def built(docker_client, demo):
+    """The demo built as two versions (the second differs only in its number)."""
+    yield from built_versions(docker_client, demo, NAME)
+
+
+def test_every_export_from_the_command_line(built, tmp_path):
+    registry = built
+    for to, file in (("kubernetes", "kubernetes.yaml"), ("kserve", "kserve.yaml"), ("swarm", "stack.yaml"),
+                     ("compose", "compose.yaml")):
+        out = tmp_path / to
+        proc = run_cli("export", f"{NAME}:1", "--to", to, "-o", out, "--journal", "volume", timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        assert "measured on this computer: memory at rest" in proc.stdout
+        assert sorted(p.name for p in out.iterdir()) == sorted([file, "README.md"])
+        docs = list(yaml.safe_load_all((out / file).read_text()))
+        readme = (out / "README.md").read_text()
+        assert "## Roll back" in readme and registry.get(NAME, "1").tag in readme
+        if to == "kubernetes":
+            for doc in docs:
+                kubernetes_validate.validate(doc, "1.37.0", strict=True)
+            pod = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
+            resources = pod["containers"][0]["resources"]
+            memory = int(resources["requests"]["memory"].removesuffix("Mi"))
+            assert 64 <= memory <= 2048, resources           # a measured model, not a default
+            assert f"request {memory} MiB" in readme
+    history = registry.history(NAME)
+    assert [e["detail"].split()[0] for e in history if e["action"] == "export"] == [
+        "kubernetes", "kserve", "swarm", "compose"]
+
+
+def test_the_image_archive_loads_in_another_engine(built, docker_client, podman_host, tmp_path):
+    from deskml.core.runtimes.engine import connect
+
+    registry = built
+    v = registry.get(NAME, "2")
+    proc = run_cli("export", f"{NAME}:2", "--to", "image-tar", "-o", tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    (archive,) = tmp_path.glob("*.tar")
+    with tarfile.open(archive) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))
+    assert manifest[0]["RepoTags"] == [v.tag]
+    image_id = docker_client.images.get(v.tag).id
+    podman = connect(podman_host)
+    try:
+        with open(archive, "rb") as f:
+            (loaded,) = podman.images.load(f)
+        assert loaded.id.split(":")[-1].startswith(image_id.split(":")[-1][:12])   # the very same image
+        assert v.tag in " ".join(loaded.tags) or any(v.tag.split(":")[0] in t for t in loaded.tags)
+    finally:
+        try:
+            podman.images.remove(v.tag, force=True)
+        finally:
+            podman.close()
+
+
+def _registry(tmp_path):
+    """Debian's docker-registry, serving on a free loopback port."""
+    binary = shutil.which("docker-registry") or "/usr/bin/docker-registry"
+    if not os.path.exists(binary):
+        pytest.fail("the push test needs Debian's docker-registry package")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = tmp_path / "registry.yml"
+    config.write_text(yaml.safe_dump({
+        "version": 0.1, "log": {"level": "warn"},
+        "storage": {"filesystem": {"rootdirectory": str(tmp_path / "store")}, "delete": {"enabled": True}},
+        "http": {"addr": f"127.0.0.1:{port}"}}))
+    proc = subprocess.Popen([binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if requests.get(url + "/v2/", timeout=1).status_code == 200:
+                return proc, f"127.0.0.1:{port}"
+        except requests.RequestException:
+            time.sleep(0.1)
+    proc.kill()
+    pytest.fail("the registry did not start")
+
+
+def test_push_to_a_registry_on_loopback(built, docker_client, tmp_path):
+    registry = built
+    v = registry.get(NAME, "1")
+    server, address = _registry(tmp_path)
+    ref = f"{address}/shop/returning-customers:v1"
+    try:
+        proc = run_cli("push", f"{NAME}:1", ref, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        digest = proc.stdout.strip().rsplit("(", 1)[-1].rstrip(")")
+        assert digest.startswith("sha256:")
+        tags = requests.get(f"http://{address}/v2/shop/returning-customers/tags/list", timeout=10).json()
+        assert tags["tags"] == ["v1"]
+        head = requests.head(f"http://{address}/v2/shop/returning-customers/manifests/v1", timeout=10, headers={
+            "Accept": "application/vnd.docker.distribution.manifest.v2+json"})
+        assert head.headers["Docker-Content-Digest"] == digest
+        # pulled back under its registry name, it is the very image that was built
+        docker_client.images.remove(ref, force=True)
+        pulled = docker_client.images.pull(ref)
+        assert pulled.id == docker_client.images.get(v.tag).id
+        assert any(e["action"] == "push" and ref in e["detail"] for e in registry.history(NAME))
+
+        # mistakes in plain words, with the registry's answer kept
+        bad = run_cli("push", f"{NAME}:1", f"{address}/Shop/UPPER:1")
+        assert bad.returncode != 0 and "lower case" in bad.stderr and "Traceback" not in bad.stderr
+    finally:
+        server.terminate()
+        server.wait(10)
+        try:
+            docker_client.images.remove(ref, force=True)
+        except Exception:
+            pass
+    down = run_cli("push", f"{NAME}:1", ref, timeout=120)           # the registry is gone now
+    assert down.returncode != 0 and "registry did not take the image" in down.stderr
+
+
+def test_export_from_the_versions_tab(built, qtbot, tmp_path, artifacts):
+    from conftest import palette
+    from deskml.core.settings import Settings
+    from deskml.gui.dashboard import ModelDashboard
+
+    registry = built
+    dash = ModelDashboard(NAME, Settings(), registry)
+    qtbot.addWidget(dash)
+    dash.setPalette(palette(False))
+    dash.resize(1100, 760)
+    dash.show()
+    tab = dash.versions
+    dash.tabs.setCurrentWidget(tab)
+    tab.table.selectRow([tab.model.item(r, 0).text().split()[0] for r in range(tab.model.rowCount())].index("2"))
+    dialog = tab.export()
+    dialog.open_folder = False
+    dialog.target.setCurrentIndex([dialog.target.itemData(i) for i in range(dialog.target.count())].index("kubernetes"))
+    dialog.folder.setText(str(tmp_path / "for the IT team"))
+    dialog.image.setText("registry.example.com/shop/returning:2")
+    assert dialog.push.isEnabled() and not dialog.push.isChecked()
+    qtbot.wait(100)
+    dialog.grab().save(str(artifacts / "export-dialog.png"))
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.done_export is not None, timeout=300_000)
+    files = sorted(p.name for p in (tmp_path / "for the IT team").iterdir())
+    assert files == ["README.md", "kubernetes.yaml"]
+    deployment = next(d for d in yaml.safe_load_all((tmp_path / "for the IT team" / "kubernetes.yaml").read_text())
+                      if d["kind"] == "Deployment")
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.example.com/shop/returning:2"
+    qtbot.waitUntil(lambda: tab.message.isVisible(), timeout=10_000)
+    assert "Version 2 is exported into for the IT team" in tab.message.headline.text()
+    dash.grab().save(str(artifacts / "versions-exported.png"))
