@@ -69,7 +69,11 @@ def _apply(to: str, spec: Spec) -> list:
         return ["## Apply", "", "```sh", f"docker stack deploy -c stack.yaml {n}",
                 f"docker service ls --filter name={n}", "```", "",
                 f"Every machine of the swarm answers on port {spec.port} (the routing mesh). Set `DESKML_API_KEY` in "
-                "the environment of `docker stack deploy` to require a key."]
+                "the environment of `docker stack deploy` to require a key.", "",
+                "The routing mesh needs IPVS in the machines' kernels (`/proc/net/ip_vs`). Where it is missing (some "
+                "virtual machines, WSL), put `endpoint_mode: dnsrr` under `deploy`, drop `ports`, and let clients on "
+                f"the stack's network spread their requests over the addresses of `tasks.{spec.name}` (DeskML's own "
+                "test does so)."]
     if to == "compose":
         return ["## Apply", "", "```sh", "docker compose -f compose.yaml up -d", "```", "",
                 f"It answers on this machine only, at http://127.0.0.1:{spec.port}."]

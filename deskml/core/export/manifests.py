@@ -220,7 +220,10 @@ def compose(spec: Spec, swarm: bool) -> dict:
         service["ports"] = [f"127.0.0.1:{spec.port}:{SERVER_PORT}"]
         service["restart"] = "unless-stopped"
         service["deploy"] = {"resources": resources}
-    doc = {"services": {spec.name: service}}
+    # "version": Docker 20.10's `docker stack deploy` asks for it (Compose v2 ignores it)
+    doc = {"version": "3.8", "services": {spec.name: service}}
+    if swarm:  # attachable: the IT person can start a container beside the replicas to look at them
+        doc["networks"] = {"default": {"driver": "overlay", "attachable": True}}
     if spec.journal == "volume":
         doc["volumes"] = {"journal": {}}
     return doc
