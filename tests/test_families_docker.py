@@ -6,7 +6,9 @@ from __future__ import annotations
 import joblib
 import numpy as np
 import pytest
+import pandas as pd
 import requests
+import tritonclient.http as triton
 
 import benign
 import oldmodel
@@ -50,6 +52,12 @@ def test_family_in_a_container(family, deployed, tmp_path):
     assert body.status_code == 200, body.text
     assert body.json()["predictions"] == expected
     assert requests.get(running.url + "/v1/model").json()["task"] == task
+    # the same through the Open Inference Protocol: one [rows, inputs] tensor, binary, as Triton's client sends
+    tensor = triton.InferInput("input", [len(X), len(X[0])], "BYTES" if isinstance(X[0][0], str) else "FP64")
+    tensor.set_data_from_numpy(np.array(X, dtype=object if isinstance(X[0][0], str) else np.float64))
+    with triton.InferenceServerClient(running.url.removeprefix("http://")) as client:
+        got = client.infer(f"family {family.__name__}", [tensor]).as_numpy("predict").tolist()
+    assert [g.decode() if isinstance(g, bytes) else g for g in got] == expected
 
 
 def test_model_saved_with_old_sklearn_runs_on_python_39(docker_client, deployed, tmp_path_factory):
@@ -63,3 +71,14 @@ def test_model_saved_with_old_sklearn_runs_on_python_39(docker_client, deployed,
     assert body["predictions"] == saved["predictions"]
     got = [p["malignant"] for p in body["probabilities"]]  # classes_ sort: benign, malignant
     assert np.allclose(got, saved["proba"], atol=1e-6)
+    # the Open Inference Protocol on the model's own Python 3.9: one tensor per named input
+    rows = pd.DataFrame(saved["rows"])
+    tensors = []
+    for name in rows.columns:
+        t = triton.InferInput(name, [len(rows)], "FP64")
+        t.set_data_from_numpy(rows[name].to_numpy(dtype=np.float64))
+        tensors.append(t)
+    with triton.InferenceServerClient(running.url.removeprefix("http://")) as client:
+        result = client.infer("old breast cancer", tensors)
+    assert [v.decode() for v in result.as_numpy("predict").tolist()] == saved["predictions"]
+    assert np.allclose(result.as_numpy("predict_proba")[:, 1], saved["proba"], atol=1e-6)
