@@ -131,6 +131,10 @@ def test_three_replicas_under_load_a_killed_replica_and_a_rolling_update(version
         load.exec_run(["touch", "/tmp/stop"])
         load.wait(timeout=60)
         logs = load.logs().decode().splitlines()
+        # each replica journals to its standard output, where the swarm's log tools find it
+        task = next(t for t in client.services.get(f"{STACK}_{SERVICE}").tasks(filters={"desired-state": "running"}))
+        tail = client.containers.get(task["Status"]["ContainerStatus"]["ContainerID"]).logs(tail=5).splitlines()
+        assert tail and all(json.loads(line)["k"] in ("p", "start", "o", "gap", "e") for line in tail), tail
     finally:
         load.remove(force=True)
         docker("stack", "rm", STACK, check=False)
