@@ -361,3 +361,19 @@ def test_a_full_disk_is_a_gap_in_the_journal_not_a_failed_answer(demo, rows, tmp
         assert s.not_recorded == missed and s.predictions == 301 - missed
     finally:
         subprocess.run(["umount", str(store.files)], check=False)
+
+
+def test_a_new_store_opened_by_many_threads_at_once(tmp_path):
+    """The app's pages and the report open a model's store in workers of their own; a store
+    opened for the first time by several at once is made once, with no error."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    for attempt in range(15):
+        folder = tmp_path / f"model-{attempt}"
+        with ThreadPoolExecutor(8) as pool:
+            stores = list(pool.map(lambda _: JournalStore(folder), range(8)))
+        assert len(stores) == 8
+        import sqlite3
+        with closing(sqlite3.connect(folder / "journal.sqlite3")) as db:
+            columns = [r[1] for r in db.execute("PRAGMA table_info(predictions)")]
+        assert columns.count("pair") == 1 and "variant" in columns

@@ -25,6 +25,7 @@ from __future__ import annotations
 import gc
 import json
 import sqlite3
+import threading
 import time
 from contextlib import closing
 from dataclasses import dataclass
@@ -124,6 +125,11 @@ def journal_folder(model_folder: Path) -> Path:
     return Path(model_folder) / "journal"
 
 
+#: one opening (making or upgrading the schema) at a time in this process: the app's pages and
+#: the report open a model's store in workers of their own
+_OPENING = threading.RLock()
+
+
 class JournalStore:
     def __init__(self, model_folder: Path):
         self.folder = Path(model_folder)
@@ -131,22 +137,35 @@ class JournalStore:
         self.path = self.folder / "journal.sqlite3"
         self.files = journal_folder(self.folder)
         self.files.mkdir(exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as db:
+        with _OPENING, closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as db:
             if db.execute("PRAGMA page_count").fetchone()[0] == 0:
                 db.execute("PRAGMA auto_vacuum = INCREMENTAL")  # only before the first table: files can shrink
-        with closing(self.connect()) as db:
+        with _OPENING, closing(self.connect()) as db:
             db.executescript(SCHEMA)
             db.executescript(input_store.SCHEMA)
             outcomes.ensure(db)
+            # later columns (an older store gets them), added under the write lock: two threads or
+            # processes opening an older store at once (a page's worker and the report's) would
+            # otherwise both add the same column, and the second would fail
+            db.execute("BEGIN IMMEDIATE")
             known = {r[1] for r in db.execute("PRAGMA table_info(predictions)")}
-            for column in ("key", "fields", "variant", "pair"):  # later columns (an older store gets them)
+            for column in ("key", "fields", "variant", "pair"):
                 if column not in known:
                     db.execute(f"ALTER TABLE predictions ADD COLUMN {column} TEXT")
             db.execute("CREATE INDEX IF NOT EXISTS predictions_key ON predictions (key) WHERE key IS NOT NULL")
+            db.execute("COMMIT")
 
     def connect(self):
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
+        for attempt in range(50):  # going to WAL takes the whole file: another opener may hold it a moment
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 49:
+                    db.close()
+                    raise
+                time.sleep(0.02)
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA journal_size_limit=8388608")
         return db
