@@ -124,6 +124,7 @@ MISTAKES = [
     (b'{"inputs": [{"name": "age", "shape": "one", "datatype": "FP64", "data": [1]}]}', 400, "shape"),
     (b'{"inputs": [{"name": "age", "shape": [1], "datatype": "FP64", "parameters": {"binary_data_size": 8}}]}',
      400, "past the end"),
+    (b'{"inputs": [{"name": "age", "shape": [1], "datatype": [1], "data": [1]}]}', 400, "datatype"),
 ]
 
 
@@ -132,6 +133,34 @@ def test_protocol_mistakes_are_4xx_with_the_protocols_error(demo, tmp_path):
         for body, status, phrase in MISTAKES:
             r = requests.post(f"{url}/v2/models/{NAME}/infer", data=body)
             assert r.status_code == status and phrase in r.json()["error"], (body, r.text)
-        assert requests.get(f"{url}/v2/models/{NAME}/infer").status_code == 405
+        wrong = requests.get(f"{url}/v2/models/{NAME}/infer")
+        assert wrong.status_code == 405 and wrong.headers["allow"] == "POST" and "use POST" in wrong.json()["error"]
         assert requests.get(f"{url}/v2/models/tea").status_code == 404
         assert requests.get(f"{url}/v2").json()["extensions"] == ["binary_tensor_data"]
+
+
+def test_compressed_bodies_are_read_and_a_compression_bomb_is_refused(demo, rows, tmp_path):
+    import gzip
+    import json
+
+    body = {"inputs": [{"name": n, "shape": [2], "datatype": "FP64" if rows[n].dtype.kind in "if" else "BYTES",
+                        "data": rows[n].head(2).tolist()} for n in rows.columns]}
+    with serving(demo.model, tmp_path / "journal") as url:
+        plain = requests.post(f"{url}/v2/models/{NAME}/infer", json=body).json()
+        packed = requests.post(f"{url}/v2/models/{NAME}/infer", data=gzip.compress(json.dumps(body).encode()),
+                               headers={"Content-Encoding": "gzip"}).json()
+        assert packed["outputs"][0]["data"] == plain["outputs"][0]["data"] and len(plain["outputs"][0]["data"]) == 2
+        bomb = gzip.compress(b" " * (30 * 1024 * 1024))          # 30 KB that unpack to 30 MB
+        r = requests.post(f"{url}/v2/models/{NAME}/infer", data=bomb, headers={"Content-Encoding": "gzip"})
+        assert r.status_code == 413 and "unpacks to over 20 MB" in r.json()["error"]
+        assert requests.get(url + "/health").status_code == 200   # and the service goes on
+
+
+def test_with_an_api_key_the_model_is_not_named_to_strangers(demo, tmp_path, monkeypatch):
+    monkeypatch.setenv("DESKML_API_KEY", "s3cret")
+    with serving(demo.model, tmp_path / "journal") as url:
+        assert requests.get(f"{url}/v2/health/ready").status_code == 200          # probes need no key
+        stranger = requests.get(f"{url}/v2/models/tea")
+        assert stranger.status_code == 401 and "coffee" not in stranger.text
+        meta = requests.get(f"{url}/v2/models/{NAME}", headers={"Authorization": "Bearer s3cret"})
+        assert meta.status_code == 200 and meta.json()["name"] == NAME

@@ -139,11 +139,12 @@ class App:
                 req.respond(500, _failure(exc))
 
     def too_large(self, req):
-        req.endpoint = req.path if req.path in self.paths else "other"
+        found = oip.route(req.path) if req.path.startswith("/v2") else None
+        req.endpoint = oip.INFER if found and found[0] == "infer" else req.path if req.path in self.paths else "other"
         err = ClientError(413, f"the request is too large (over {MAX_BODY // (1024 * 1024)} MB); "
                                "send large batches as CSV to /v1/predict/csv")
         self._refused(req, 413, err.message)
-        req.respond(413, dumps(err.to_dict()))
+        req.respond(413, dumps({"error": err.message} if req.path.startswith("/v2") else err.to_dict()))
 
     def finished(self, req, status):
         self.metrics.observe(req.endpoint, status, time.perf_counter() - req.t0)
@@ -249,8 +250,12 @@ class App:
                         "model": "/v2/models/{name}", "model_ready": "/v2/models/{name}/ready",
                         "infer": oip.INFER}[what]
         if (method == "POST") != (what == "infer"):
-            allowed = "POST" if what == "infer" else "GET"
-            raise ClientError(405, f"{req.method} is not allowed on {req.path}; use {allowed}")
+            allowed = "POST" if what == "infer" else "GET, HEAD"
+            req.respond(405, dumps({"error": f"{req.method} is not allowed on {req.path}; use {allowed}"}),
+                        extra=b"allow: %s\r\n" % allowed.encode())
+            return lambda req: None
+        if self.api_key is not None and what not in ("live", "ready") and not self._authorised(req):
+            raise ClientError(401, "this service needs an API key: send it as 'Authorization: Bearer KEY'")
         if name is not None and name != self.service.name:
             raise ClientError(404, f"there is no model {name!r} here; this service answers for "
                                    f"{self.service.name!r}")
@@ -274,7 +279,7 @@ class App:
         req.respond(200, dumps(oip.model_metadata(self.service)))
 
     def _oip_infer(self, req):
-        doc, tensors = oip.read_request(req.body, req.headers)
+        doc, tensors = oip.read_request(req.body, req.headers, MAX_BODY)
         cols, n = oip.columns(self.service, tensors)
         wanted = oip.wanted_outputs(self.service, doc)
         service = self.service

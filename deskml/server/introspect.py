@@ -305,6 +305,15 @@ def _input_of(column: str, names: list, owners: dict):
 
 
 def importance(est, inputs: list):
+    """See ``_importance``; None, never an error, when the weights cannot be read (a sparse
+    ``coef_``, an estimator of its own kind): the model is served whatever its weights."""
+    try:
+        return _importance(est, inputs)
+    except Exception:
+        return None
+
+
+def _importance(est, inputs: list):
     """Each input's share of the model's own weights: a tree ensemble's
     ``feature_importances_``, or a linear model's absolute coefficients when a scaler puts the
     inputs on one scale, summed over the columns made from that input (a one-hot encoder

@@ -81,7 +81,9 @@ def _output_type(values):
 def model_metadata(service):
     """The model's tensors, as /v2/models/{name} gives them (-1: any number of rows)."""
     if service.positional:
-        inputs = [{"name": "input", "datatype": "FP64", "shape": [-1, len(service.names)]}]
+        kinds = {_input_type(i) for i in service.used}
+        inputs = [{"name": "input", "datatype": "FP64" if kinds <= {"FP64", "INT64"} else "BYTES",
+                   "shape": [-1, len(service.names) if service.inputs_known else -1]}]
     else:
         inputs = [{"name": i["name"], "datatype": _input_type(i), "shape": [-1]} for i in service.used]
     classes = service.classes or []
@@ -105,14 +107,19 @@ def model_metadata(service):
 
 # -- the request ---------------------------------------------------------------------
 
-def read_request(body, headers):
-    """The request's JSON header and its input tensors as {name: (datatype, shape, flat values)}."""
+def read_request(body, headers, limit):
+    """The request's JSON header and its input tensors as {name: (datatype, shape, flat values)};
+    a compressed body may unpack to at most ``limit`` bytes."""
     encoding = headers.get(b"content-encoding")
     if encoding in (b"gzip", b"deflate"):
+        unpack = zlib.decompressobj(31 if encoding == b"gzip" else 15)
         try:
-            body = zlib.decompress(body, 31 if encoding == b"gzip" else 15)
+            body = unpack.decompress(body, limit + 1)
         except zlib.error:
             raise ClientError(400, f"the request body is not valid {encoding.decode()} data") from None
+        if len(body) > limit or unpack.unconsumed_tail:
+            raise ClientError(413, f"the request unpacks to over {limit // (1024 * 1024)} MB; send fewer rows "
+                                   "at a time")
     size = headers.get(b"inference-header-content-length")
     if size is not None:
         try:
@@ -134,7 +141,7 @@ def read_request(body, headers):
         if not isinstance(t, dict) or not isinstance(t.get("name"), str):
             raise ClientError(400, 'each input tensor needs a "name"')
         name, datatype, shape = t["name"], t.get("datatype"), t.get("shape")
-        if datatype not in NUMERIC and datatype != "BYTES":
+        if not isinstance(datatype, str) or datatype not in NUMERIC and datatype != "BYTES":
             raise ClientError(400, f"input '{name}' has the datatype {datatype!r}; use FP64, FP32, INT64, INT32, "
                                    "BOOL or BYTES", name)
         if (not isinstance(shape, list) or not shape
@@ -208,9 +215,9 @@ def columns(service, tensors):
             raise ClientError(400, f"this model takes one tensor of shape [rows, {len(service.names)}] (its inputs "
                                    f"have no names), not {len(tensors)}")
         ((datatype, shape, values),) = tensors.values()
-        width = len(service.names)
-        if len(shape) != 2 or shape[1] != width:
-            raise ClientError(422, f"this model takes a tensor of shape [rows, {width}], not {shape}")
+        width = len(service.names) if service.inputs_known else (shape[1] if len(shape) == 2 else 0)
+        if len(shape) != 2 or shape[1] != width or not width:
+            raise ClientError(422, f"this model takes a tensor of shape [rows, {width or 'inputs'}], not {shape}")
         rows = [values[i:i + width] for i in range(0, len(values), width)]
         return service.columns_from_positional(rows, bools_possible=datatype == "BOOL"), len(rows)
     n = None
