@@ -51,6 +51,8 @@ def test_kubernetes_manifests_validate_against_the_api_schemas(journal, tmp_path
         kubernetes_validate.validate(broken, "1.37.0", strict=True)
 
     deployment = next(d for d in docs if d["kind"] == "Deployment")
+    hpa = next(d for d in docs if d["kind"] == "HorizontalPodAutoscaler")
+    assert "replicas" not in deployment["spec"] and hpa["spec"]["minReplicas"] == 2   # the autoscaler owns it
     pod = deployment["spec"]["template"]["spec"]
     (c,) = pod["containers"]
     assert deployment["metadata"]["name"] == "returning-customers-shop-2"     # a DNS label
@@ -123,3 +125,23 @@ def test_the_page_for_the_it_person_says_what_how_watch_and_roll_back(to):
     assert ("## Apply" in text) != (to == "image-tar") and ("## Sizes" in text) == (to != "image-tar")
     if to != "image-tar":
         assert "192 MiB" in text and "368 MiB" in text and "70m" in text
+
+
+def test_names_and_references():
+    """DNS names for any model name (two names in another script stay apart); image references
+    a registry takes, and a plain message for one it does not, before any engine is asked."""
+    from deskml.core.errors import UsageError
+    from deskml.core.export import images
+
+    chinese, other = spec(model="顾客回访预测模型").name, spec(model="销售预测").name
+    assert chinese != other and all(n[0].isalpha() and len(n) <= 63 for n in (chinese, other))
+    for good in ("registry.example.com/team/model:2", "127.0.0.1:5000/shop/returning-customers:v1", "model"):
+        assert images.REFERENCE.match(good), good
+    for bad in ("registry.example.com/Team/model:2", "shop/returning customers:1", "", "shop/model:-x"):
+        assert not images.REFERENCE.match(bad), bad
+        with pytest.raises(UsageError, match="not an image name a registry takes"):
+            images.push(None, "deskml/x:1", bad)
+    text = guide.page("kubernetes", spec(), ["kubernetes.yaml"], "")
+    assert "/v2/models/Returning%20customers%20%28shop%202%29/infer" in text
+    assert "docker load -i returning-customers-shop-2-3.tar" in guide.page("image-tar", spec(),
+                                                                          ["returning-customers-shop-2-3.tar"], "")

@@ -169,3 +169,36 @@ def test_export_from_the_versions_tab(built, qtbot, tmp_path, artifacts):
     qtbot.waitUntil(lambda: tab.message.isVisible(), timeout=10_000)
     assert "Version 2 is exported into for the IT team" in tab.message.headline.text()
     dash.grab().save(str(artifacts / "versions-exported.png"))
+
+
+def test_the_compose_export_journals_to_its_volume(built, docker_client, demo, tmp_path):
+    """The compose file's service run as Compose would (image, environment, read-only root,
+    tmpfs, the named volume): the image's user can write its journal into a fresh volume."""
+    import pandas as pd
+
+    from deskml.core.runtimes.base import free_port, wait_healthy
+
+    proc = run_cli("export", f"{NAME}:1", "--to", "compose", "-o", tmp_path, "--journal", "volume", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    doc = yaml.safe_load((tmp_path / "compose.yaml").read_text())
+    (service,) = doc["services"].values()
+    volume = docker_client.volumes.create()
+    port = free_port()
+    mount = service["volumes"][0].split(":", 1)[1]
+    environment = {k: v for k, v in service["environment"].items() if not str(v).startswith("${")}
+    c = docker_client.containers.run(service["image"], detach=True, environment=environment,
+                                     read_only=service["read_only"], tmpfs={p: "" for p in service["tmpfs"]},
+                                     volumes={volume.name: {"bind": mount, "mode": "rw"}},
+                                     ports={"8000/tcp": ("127.0.0.1", port)})
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_healthy(url, 120)
+        row = pd.read_csv(demo.reference).drop(columns="comes_back").iloc[0].to_dict()
+        ids = requests.post(url + "/v1/predict", json={"inputs": [row]}, timeout=10).json()["ids"]
+        journal = requests.get(url + "/health", timeout=10).json()["journal"]
+        assert journal["written"] >= 1 and journal["not_recorded"] == 0, journal
+        listing = c.exec_run(["sh", "-c", f"cat {mount}/journal-*.jsonl"]).output.decode()
+        assert ids[0].rsplit("-", 1)[0] in listing                  # the record of that prediction, on the volume
+    finally:
+        c.remove(force=True)
+        volume.remove(force=True)

@@ -39,6 +39,9 @@ ENV_PORT = "DESKML_PORT"
 ENV_API_KEY = "DESKML_API_KEY"          # required to listen beyond this computer
 ENV_IN_CONTAINER = "DESKML_IN_CONTAINER"
 ENV_JOURNAL = "DESKML_JOURNAL"          # a folder, "-" (standard output) or "off"
+#: a folder of the image the service's user owns: a volume mounted there takes that owner, so
+#: the journal can be written to it when the image runs elsewhere (Compose, Swarm, Kubernetes)
+JOURNAL_DIR = "/var/lib/deskml/journal"
 
 # -- labels on images and containers ----------------------------------------------------------
 LABEL_MODEL = "io.deskml.model.name"

@@ -44,6 +44,7 @@ def export(settings, registry, model: str, version: str | None, to: str, folder,
                               footprint=None, replicas=replicas or (3 if to == "swarm" else 2), journal=journal,
                               port=port or 8000)
         if to == "image-tar":
+            spec.image = v.tag      # the archive holds the image under its name on this computer
             spec.footprint = manifests.Footprint(None, None, "")
             archive = folder / f"{spec.name}-{slug(v.version)}.tar"
             progress(f"Writing the image {v.tag} to {archive.name}…")
@@ -58,7 +59,7 @@ def export(settings, registry, model: str, version: str | None, to: str, folder,
             name = {"kubernetes": "kubernetes.yaml", "kserve": "kserve.yaml", "compose": "compose.yaml",
                     "swarm": "stack.yaml"}[to]
             written = [_write(folder / name, manifests.to_yaml(docs))]
-    note = (f"The image is named `{spec.image}`." if image else
+    note = (f"The image is named `{spec.image}`." if image and to != "image-tar" else
             f"The image `{v.tag}` is on this computer only. Push it to your registry first (`deskml push "
             f"{model}:{v.version} REGISTRY/REPO:TAG`), then export again with `--image REGISTRY/REPO:TAG`, or load "
             "it on each machine from an image-tar export.")

@@ -3,19 +3,21 @@ is, how to apply it, what to watch, and how to roll back."""
 from __future__ import annotations
 
 import time
+from urllib.parse import quote
 
 from ...server.contract import SERVER_PORT
 from .manifests import CPU_LIMIT, JOURNAL_DIR, MEMORY_HEADROOM, MEMORY_LIMIT, PLANNED_RATE, SCALE_AT, Spec
 
 
 def page(to: str, spec: Spec, files: list[str], image_note: str) -> str:
+    """The README.md; ``files`` are the names written beside it (an archive's first)."""
     f = spec.footprint
     lines = [f"# {spec.model}, version {spec.version}: how to run it on {_where(to)}", "",
              f"Made by DeskML on {time.strftime('%Y-%m-%d %H:%M')}. The image is the one DeskML tested and runs on "
              f"its own computer: `{spec.image}` (model file SHA-256 `{spec.sha256}`).", "",
              image_note, "", "## The files", ""]
     lines += [f"- `{name}`: {_what(name, spec)}" for name in files] + ["- `README.md`: this page.", ""]
-    lines += _apply(to, spec) + [""]
+    lines += _apply(to, spec, files) + [""]
     if to != "image-tar":
         lines += ["## Sizes", "",
                   f"{f.how[0].upper() + f.how[1:]}.", "",
@@ -51,20 +53,21 @@ def _what(name: str, spec: Spec) -> str:
     return ""
 
 
-def _apply(to: str, spec: Spec) -> list:
+def _apply(to: str, spec: Spec, files: list[str]) -> list:
     n = spec.name
     if to == "kubernetes":
         return ["## Apply", "", "```sh", "kubectl apply -f kubernetes.yaml",
                 f"kubectl rollout status deployment/{n}", "```", "",
                 f"Inside the cluster the model answers at `http://{n}/v1/predict` (and the Open Inference Protocol at "
-                f"`http://{n}/v2/models/{spec.model}/infer`). To require an API key, create the secret before "
+                f"`http://{n}/v2/models/{quote(spec.model, safe='')}/infer`). To require an API key, create the secret before "
                 f"applying: `kubectl create secret generic {n}-api-key --from-literal=api-key=YOUR-KEY`; clients "
                 "then send `Authorization: Bearer YOUR-KEY`."]
     if to == "kserve":
         return ["## Apply", "", "```sh", "kubectl apply -f kserve.yaml",
                 f"kubectl get inferenceservice {n}", "```", "",
-                "Clients written for KServe call `/v2/models/{name}/infer` as they do for any V2 model; "
-                "`/v1/predict` (DeskML's own) answers too."]
+                f"Clients written for KServe call `/v2/models/{quote(spec.model, safe='')}/infer` (the model's own "
+                "name, as DeskML shows it, URL-encoded) as they do for any V2 model; `/v1/predict` (DeskML's own) "
+                "answers too."]
     if to == "swarm":
         return ["## Apply", "", "```sh", f"docker stack deploy -c stack.yaml {n}",
                 f"docker service ls --filter name={n}", "```", "",
@@ -77,7 +80,7 @@ def _apply(to: str, spec: Spec) -> list:
     if to == "compose":
         return ["## Apply", "", "```sh", "docker compose -f compose.yaml up -d", "```", "",
                 f"It answers on this machine only, at http://127.0.0.1:{spec.port}."]
-    return ["## Load it", "", "```sh", f"docker load -i {spec.name}-{spec.version}.tar", "```", "",
+    return ["## Load it", "", "```sh", f"docker load -i {files[0]}", "```", "",
             f"Then run it: `docker run -d -p 127.0.0.1:{spec.port}:{SERVER_PORT} {spec.image}`, or use the other "
             "exports (Kubernetes, Swarm) with the image name it prints."]
 

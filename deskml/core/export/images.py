@@ -3,7 +3,12 @@ a registry, or a push to the user's registry."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+
+#: a reference as registries take it: lower-case path parts, an optional host[:port] first, a tag
+REFERENCE = re.compile(r"^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*"
+                       r"(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$")
 
 
 def save(client, tag: str, path: Path, progress=lambda done: None) -> Path:
@@ -44,20 +49,24 @@ def push(client, tag: str, ref: str, progress=lambda words: None) -> str:
     refuses (not reachable, needs a login, not HTTPS) is said in plain words."""
     from ..errors import UsageError
 
-    repo, new_tag = split_ref(ref)
-    if not repo or any(c.isupper() for c in repo.rsplit("/", 1)[-1]):
+    import docker.errors
+
+    if not REFERENCE.match(ref or ""):
         raise UsageError(f"{ref!r} is not an image name a registry takes.",
-                         "Use lower case, like registry.example.com/team/model:2.")
-    image = client.images.get(tag)
-    image.tag(repo, new_tag)
+                         "Use lower case, with no spaces, like registry.example.com/team/model:2.")
+    repo, new_tag = split_ref(ref)
     digest, error = None, None
-    for line in client.images.push(repo, tag=new_tag, stream=True, decode=True):
-        if "error" in line:
-            error = line.get("error") or str(line.get("errorDetail"))
-        elif line.get("status") and line.get("id"):
-            progress(f"{line['id']}: {line['status']}")
-        aux = line.get("aux") or {}
-        digest = aux.get("Digest", digest)
+    try:
+        client.images.get(tag).tag(repo, new_tag)
+        for line in client.images.push(repo, tag=new_tag, stream=True, decode=True):
+            if "error" in line:
+                error = line.get("error") or str(line.get("errorDetail"))
+            elif line.get("status") and line.get("id"):
+                progress(f"{line['id']}: {line['status']}")
+            aux = line.get("aux") or {}
+            digest = aux.get("Digest", digest)
+    except docker.errors.APIError as exc:
+        error = getattr(exc, "explanation", None) or str(exc)
     if error or not digest:
         raise UsageError(f"The registry did not take the image: {error or 'no digest came back'}.",
                          "Check the address, that the registry runs, and that you are logged in to it "

@@ -12,9 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from ...server.contract import ENV_API_KEY, ENV_JOURNAL, HEALTH_PATH, LABEL_SHA256, SERVER_PORT
-
-JOURNAL_DIR = "/var/lib/deskml/journal"
+from ...server.contract import ENV_API_KEY, ENV_JOURNAL, HEALTH_PATH, JOURNAL_DIR, LABEL_SHA256, SERVER_PORT
 MEMORY_HEADROOM = 1.5      # request: the memory at rest, plus room for batches of requests
 MEMORY_LIMIT = 3.0         # limit: a large CSV or batch may briefly hold several times as much
 MIN_MEMORY_MIB = 128
@@ -63,7 +61,11 @@ class Spec:
         """A DNS-1123 label: lower case letters, digits and '-', at most 63, a letter first."""
         s = re.sub(r"[^a-z0-9-]+", "-", self.model.lower()).strip("-")
         s = re.sub(r"-{2,}", "-", s)
-        if not s or not s[0].isalpha():
+        if len(s) < 3:  # a name in another script: a short sign of it keeps two such models apart
+            import hashlib
+
+            s = (s + "-" if s else "") + hashlib.sha256(self.model.encode()).hexdigest()[:8]
+        if not s[0].isalpha():
             s = "model-" + s
         return s[:50].rstrip("-")
 
@@ -136,7 +138,8 @@ def kubernetes(spec: Spec) -> list[dict]:
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": name, "labels": labels, "annotations": {LABEL_SHA256: spec.sha256}},
         "spec": {
-            "replicas": spec.replicas,
+            # no "replicas": the autoscaler owns it (minReplicas below), and applying the next
+            # version's export must not reset the count in the middle of a rollout
             "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
             # a new version starts and is ready before an old replica goes: no failed request
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
@@ -210,8 +213,9 @@ def compose(spec: Spec, swarm: bool) -> dict:
         service["ports"] = [{"target": SERVER_PORT, "published": spec.port, "protocol": "tcp", "mode": "ingress"}]
         service["deploy"] = {
             "replicas": spec.replicas,
-            "update_config": {"parallelism": 1, "order": "start-first", "delay": "5s",
-                              "failure_action": "rollback", "monitor": "20s"},
+            # a replica counts as updated once healthy (checked every 5 s) and still so 10 s later
+            "update_config": {"parallelism": 1, "order": "start-first", "delay": "2s",
+                              "failure_action": "rollback", "monitor": "10s"},
             "rollback_config": {"parallelism": 1, "order": "start-first"},
             "restart_policy": {"condition": "any", "delay": "2s"},
             "resources": resources,

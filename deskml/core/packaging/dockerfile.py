@@ -14,6 +14,7 @@ from ...server.contract import (
     ENV_IN_CONTAINER,
     ENV_PORT,
     HEALTH_PATH,
+    JOURNAL_DIR,
     LABEL_MANAGED,
     SERVER_PORT,
     SKOPS_TRUSTED_FILE,
@@ -60,7 +61,8 @@ def dockerfile(plan: BuildPlan, created: str | None = None, lean: bool = True) -
     lines += [
         "",
         f"FROM {plan.base_image}",
-        "RUN useradd --system --uid 10001 --home-dir /app --no-create-home deskml",
+        "RUN useradd --system --uid 10001 --home-dir /app --no-create-home deskml \\",
+        f" && mkdir -p {JOURNAL_DIR} && chown 10001:10001 {JOURNAL_DIR}",
         "COPY --from=builder /opt/venv /opt/venv",
         "COPY requirements.lock /app/requirements.lock",
         "COPY server/ /app/deskml_server/",
