@@ -16,6 +16,7 @@ import functools
 import io
 import locale
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -309,17 +310,21 @@ def write(facts, path: Path, fmt: str | None = None) -> Path:
     return write_whole(path, render(facts, fmt))
 
 
+_PDFIUM = threading.Lock()
+
+
 def page_image(data: bytes, width_px: int = 1200) -> bytes:
     """The report's page as a PNG ``width_px`` wide, drawn by PDFium (Chrome's PDF engine,
     through pypdfium2): the app's preview is the page that prints, not a second layout."""
     import pypdfium2 as pdfium
 
-    doc = pdfium.PdfDocument(data)
-    try:
-        page = doc[0]
-        image = page.render(scale=width_px / page.get_size()[0]).to_pil()
-        out = io.BytesIO()
-        image.save(out, "PNG")
-        return out.getvalue()
-    finally:
-        doc.close()
+    with _PDFIUM:  # PDFium is not thread-safe, even across documents: two Report tabs take turns
+        doc = pdfium.PdfDocument(data)
+        try:
+            page = doc[0]
+            image = page.render(scale=width_px / page.get_size()[0]).to_pil()
+        finally:
+            doc.close()
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()

@@ -68,6 +68,13 @@ class ExportDialog(QDialog):
         self._worker = None
         self.done_export = None
         self.open_folder = True
+        self.cancelled = False
+
+    def reject(self) -> None:
+        """Cancel: an export under way finishes in the background (a push cannot be taken back
+        half way), but nothing more is done with it here."""
+        self.cancelled = True
+        super().reject()
 
     def _enable(self) -> None:
         tar = self.target.currentData() == "image-tar"
@@ -92,6 +99,8 @@ class ExportDialog(QDialog):
                                      on_error=self._failed, on_finished=self._idle)
 
     def _done(self, exported) -> None:
+        if self.cancelled:
+            return
         self.done_export = exported
         if self.open_folder:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(exported.folder)))
@@ -99,7 +108,7 @@ class ExportDialog(QDialog):
 
     def _failed(self, error) -> None:
         self.message.show_error(error)
-        self.progress.setText("Nothing was pushed or half written: change what the message says, then export again.")
+        self.progress.setText("No file was half written: change what the message says, then export again.")
 
     def _idle(self) -> None:
         self._worker = None

@@ -251,6 +251,7 @@ class VersionsTab(QWidget):
 
     def _exported(self, dialog) -> None:
         done = dialog.done_export
+        dialog.deleteLater()  # one dialog per export, gone once it is closed
         if done is not None:
             self.message.show_message(f"Version {dialog.version} is exported into {done.folder.name}.",
                                       "The README.md there says how to run it.", level="info")
