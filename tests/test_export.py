@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import kubernetes_validate
@@ -145,3 +146,59 @@ def test_names_and_references():
     assert "/v2/models/Returning%20customers%20%28shop%202%29/infer" in text
     assert "docker load -i returning-customers-shop-2-3.tar" in guide.page("image-tar", spec(),
                                                                           ["returning-customers-shop-2-3.tar"], "")
+
+
+
+def test_an_engine_slow_to_start_sending_the_image_is_waited_for_and_never_called_a_full_disk(tmp_path, monkeypatch):
+    """An engine busy with other work can take longer than a status question's few seconds
+    to start sending an image (CI run 6 lost an archive that way, and the message blamed the
+    folder's room). The archive is asked for with a patient wait; an engine that does stop
+    is said to have stopped, and no half archive is left. The "engine" is a real HTTP server
+    on 127.0.0.1 that thinks for 2 s before sending a 1 MiB image."""
+    import socket
+    import threading
+
+    import docker
+
+    from deskml.core.errors import UsageError
+    from deskml.core.export import images
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def engine():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            request = conn.recv(65536).decode("latin-1")
+            if "/images/" in request and "/get" in request:
+                time.sleep(2)               # preparing the archive
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\n"
+                             b"Content-Length: 1048576\r\n\r\n" + b"\0" * 2**20)
+            else:                           # the image's description
+                body = b'{"Id": "sha256:' + b"0" * 64 + b'", "RepoTags": ["deskml/x:1"]}'
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                             + str(len(body)).encode() + b"\r\n\r\n" + body)
+            conn.close()
+
+    threading.Thread(target=engine, daemon=True).start()
+    address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    try:
+        client = docker.DockerClient(base_url=address, timeout=1, version="1.41")
+        assert images.save(client, "deskml/x:1", tmp_path / "x.tar").stat().st_size == 2**20
+        assert client.api.timeout == 600
+        images.patient(client, seconds=5)
+        assert client.api.timeout == 600, "patient() never shortens a wait"
+        (tmp_path / "x.tar").unlink()
+        monkeypatch.setattr(images, "patient", lambda client, seconds=600: None)
+        client = docker.DockerClient(base_url=address, timeout=1, version="1.41")
+        with pytest.raises(UsageError) as caught:
+            images.save(client, "deskml/x:1", tmp_path / "x.tar")
+        assert "engine stopped answering while sending the image deskml/x:1" in caught.value.message
+        assert "room" not in str(caught.value)
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        server.close()
