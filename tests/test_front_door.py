@@ -429,3 +429,65 @@ def test_the_front_door_passes_requests_on_when_told_not_to_hand_over(tmp_path, 
         proc.send_signal(signal.SIGTERM)
         proc.wait(20)
         s.stop()
+
+
+@pytest.mark.parametrize("mode", ["split", "shadow"])
+def test_open_inference_protocol_requests_take_part_in_a_test(door, mode):
+    """A client of the Open Inference Protocol (KServe's, Triton's) sends to the same stable
+    address: its infer requests are split (sticky by the X-DeskML-Key header) or copied to a
+    shadow like /v1/predict's, and journaled with their variant; a request that names a
+    version in its path goes to the live one, which alone knows it."""
+    service, first, config, url, port, folder = door
+    second = service("2")
+    front_door.apply(config, url, port, first.member(),
+                     Challenger(second.version, second.address, mode, 0.5))
+    session = requests.Session()
+    meta = session.get(url + "/v2/models/m").json()
+    body = {"inputs": [{"name": meta["inputs"][0]["name"], "shape": [1, 4], "datatype": "FP64",
+                        "data": ROW["instances"][0]}]}
+    infer = url + "/v2/models/m/infer"
+    answers = [session.post(infer, json=body) for _ in range(200)]
+    assert all(a.status_code == 200 for a in answers)
+    versions = [a.json()["model_version"] for a in answers]
+    if mode == "split":
+        assert 60 <= versions.count("2") <= 140, versions.count("2")   # binomial(200, 0.5): sd 7
+        for i in range(20):
+            met = [session.post(infer, json=body, headers={"x-deskml-key": f"c{i}"}).json()["model_version"]
+                   for _ in range(3)]
+            assert len(set(met)) == 1, met                                  # a customer meets one version
+            versions += met
+    else:
+        assert set(versions) == {"1"}
+        deadline = time.monotonic() + 10
+        while front_door.status(url)["challenger"]["answered"] < 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    named = session.post(url + "/v2/models/m/versions/1/infer", json=body)
+    assert named.status_code == 200 and named.json()["model_version"] == "1"
+    store = JournalStore(folder / "model")
+    store.ingest(live=set(), settle=0)
+    with store.connect() as db:
+        by = dict(db.execute("SELECT version || '/' || COALESCE(variant, '-'), COUNT(*) FROM predictions "
+                             "GROUP BY 1").fetchall())
+    if mode == "split":                     # 260 journaled with their variant, 1 named: no test's
+        assert (by["1/a"], by["2/b"], by["1/-"]) == (versions.count("1"), versions.count("2"), 1), by
+    else:
+        assert (by["1/live"], by["2/shadow"], by["1/-"]) == (200, 200, 1), by
+
+
+def test_settings_the_front_door_cannot_use_leave_the_last_good_ones(door):
+    """A settings file that is not one the host writes (edited by hand, or a bug) is refused
+    whole: the front door keeps answering with the last good settings and says why in its
+    log, and takes the next good file. Before, a test with no share ended the front door."""
+    service, first, config, url, port, folder = door
+    second = service("2")
+    good = json.loads(config.read_text())
+    for bad in ({"share": None}, {"share": 1.5}, {"mode": "mirror"}, {"address": "nowhere"}):
+        settings = {**good, "generation": good["generation"] + 1,
+                    "challenger": {"version": "2", "address": second.address, "mode": "split", "share": 0.5, **bad}}
+        config.write_text(json.dumps(settings))
+        time.sleep(0.3)                     # the front door looks every 50 ms
+        assert {requests.post(url + "/v1/predict", json=ROW).json()["model_version"] for _ in range(30)} == {"1"}
+        assert front_door.status(url)["generation"] == good["generation"]
+    assert "settings not usable, the last good ones stay" in (folder / "front-door.log").read_text()
+    front_door.apply(config, url, port, first.member(), Challenger(second.version, second.address, "split", 1.0))
+    assert requests.post(url + "/v1/predict", json=ROW).json()["model_version"] == "2"

@@ -61,6 +61,16 @@ from .http import HANDOFF_NAME, REASONS, Plumbing, handoff_supported, peer_uid, 
 
 STATUS_PATH = b"/_deskml/front-door"
 PREDICT_PATH = b"/v1/predict"   # what a challenger gets; CSV batches stay with the live version
+
+
+def is_prediction(path: bytes) -> bool:
+    """A request a test's challenger takes part in: /v1/predict, and the Open Inference
+    Protocol's infer for the model (not for a version named in the path: only that version
+    knows it). CSV batches and everything else stay with the live version."""
+    return path == PREDICT_PATH or (path.startswith(b"/v2/models/") and path.endswith(b"/infer")
+                                    and b"/versions/" not in path)
+
+
 POLL = 0.05                  # seconds between looks at the config file
 UPSTREAM_IDLE = 10.0         # an idle connection to a service is closed before the service's 15 s
 KEEP_BODY = 1 << 20          # bodies up to this are kept until answered (a retry, a shadow copy)
@@ -342,7 +352,7 @@ class Client(Plumbing, asyncio.Protocol):
         ex.wait_body = not ex.chunked and length <= KEEP_BODY
         if ex.path == STATUS_PATH and self.local:
             ex.wait_body = True
-        elif router.challenger is not None and ex.method == b"POST" and ex.path == PREDICT_PATH:
+        elif router.challenger is not None and ex.method == b"POST" and is_prediction(ex.path):
             if router.challenger.mode == "split" and ex.key is None:
                 ex.wait_body = ex.route_later = True  # the key may be in the body: choose once it is here
             else:
@@ -500,6 +510,29 @@ class Client(Plumbing, asyncio.Protocol):
         self.close()
 
 
+def _checked(config):
+    """(generation, live, challenger) of a settings file, each version's address and version
+    read as text and a challenger's mode and share checked; a ValueError or the like when the
+    file is not one the host writes. Nothing is changed until the whole file is read."""
+    def member(spec):
+        if not spec:
+            return None
+        address, version = spec["address"], spec["version"]
+        host, _, port = str(address).rpartition(":")
+        if not host or not 0 < int(port) < 65536:
+            raise ValueError(f"{address!r} is not an address")
+        return {**spec, "address": str(address), "version": str(version)}
+
+    generation = int(config.get("generation", 0))
+    live, ch = member(config.get("live")), member(config.get("challenger"))
+    if ch:
+        ch["mode"] = ch.get("mode", "split")
+        ch["share"] = float(ch.get("share", 0.5))
+        if ch["mode"] not in ("split", "shadow") or not 0.0 <= ch["share"] <= 1.0:
+            raise ValueError(f"a test of mode {ch['mode']!r} and share {ch['share']!r}")
+    return generation, live, ch
+
+
 def _key_in(body):
     """The ``"key"`` of a JSON prediction request, when it has one (a customer's id)."""
     if b'"key"' not in body:
@@ -646,22 +679,27 @@ class Router:
             if first:
                 raise SystemExit(f"the front door's settings cannot be read: {exc}")
             return  # half written or gone: the last good settings stay
-        if config.get("generation", 0) <= self.generation:
+        try:
+            generation, live, ch = _checked(config)
+            if first:
+                self.host, self.port = str(config.get("host", "127.0.0.1")), int(config["port"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            if first:
+                raise SystemExit(f"the front door's settings are not usable: {exc!r}")
+            print(f"front door: settings not usable, the last good ones stay: {exc!r}", file=sys.stderr, flush=True)
             return
-        if first:
-            self.host, self.port = config.get("host", "127.0.0.1"), int(config["port"])
+        if generation <= self.generation:
+            return
         old = [b for b in (self.live, self.challenger) if b is not None]
-        live = config.get("live")
         self.live = self._backend(live, old) if live else None
-        ch = config.get("challenger")
         if ch:
-            mode = ch.get("mode", "split")
+            mode = ch["mode"]
             kept = [b for b in old if isinstance(b, Challenger) and b.address == ch["address"]]
             if kept and kept[0].mode == mode:
                 self.challenger = kept[0]
-                self.challenger.share = float(ch.get("share", 0.5))
+                self.challenger.share = ch["share"]
             else:
-                self.challenger = Challenger(self, ch["version"], ch["address"], mode, ch.get("share", 0.5))
+                self.challenger = Challenger(self, ch["version"], ch["address"], mode, ch["share"])
         else:
             self.challenger = None
         current = {id(b) for b in (self.live, self.challenger) if b is not None}
@@ -669,7 +707,7 @@ class Router:
             if id(b) not in current:
                 b.drain()
                 self.draining.append(b)
-        self.generation = config.get("generation", 0)
+        self.generation = generation
         if not first:
             self.choose_handoff()
 
