@@ -113,6 +113,12 @@ def test_a_positional_model_takes_one_2d_tensor(tmp_path):
         body = {"inputs": [{"name": "input", "shape": [2, 4], "datatype": "FP64", "data": X[:2].tolist()}]}
         answer = requests.post(f"{url}/v2/models/{NAME}/infer", json=body).json()
         assert answer["model_name"] == NAME and answer["outputs"][0]["data"] == pytest.approx(v1[:2])
+        for n in (2, 40):       # true in a number tensor is refused at any size (it was read as 1.0 from 32 rows)
+            data = X[:n].tolist()
+            data[-1][2] = True
+            body = {"inputs": [{"name": "input", "shape": [n, 4], "datatype": "FP64", "data": data}]}
+            r = requests.post(f"{url}/v2/models/{NAME}/infer", json=body)
+            assert r.status_code == 422 and "must be numbers" in r.json()["error"], (n, r.text)
 
 
 MISTAKES = [
@@ -125,6 +131,7 @@ MISTAKES = [
     (b'{"inputs": [{"name": "age", "shape": [1], "datatype": "FP64", "parameters": {"binary_data_size": 8}}]}',
      400, "past the end"),
     (b'{"inputs": [{"name": "age", "shape": [1], "datatype": [1], "data": [1]}]}', 400, "datatype"),
+    (b'{"inputs": [{"name": "age", "shape": [1], "datatype": "FP64", "data": [true]}]}', 422, "must be numbers"),
 ]
 
 

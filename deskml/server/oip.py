@@ -161,6 +161,9 @@ def read_request(body, headers, limit):
             values = _flat(t["data"])
             if datatype == "BOOL" and not all(isinstance(v, bool) for v in values):
                 raise ClientError(422, f"input '{name}' is BOOL: its data must be true or false", name)
+            if datatype in NUMERIC and datatype != "BOOL" and any(isinstance(v, bool) for v in values):
+                raise ClientError(422, f"input '{name}' is {datatype}: its data must be numbers, not true or "
+                                       "false", name)
         else:
             raise ClientError(400, f"input '{name}' has no \"data\"", name)
         if len(values) != count:
