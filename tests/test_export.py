@@ -138,6 +138,9 @@ def test_names_and_references():
     assert chinese != other and all(n[0].isalpha() and len(n) <= 63 for n in (chinese, other))
     for good in ("registry.example.com/team/model:2", "127.0.0.1:5000/shop/returning-customers:v1", "model"):
         assert images.REFERENCE.match(good), good
+    assert [images.registry_host(images.split_ref(r)[0]) for r in
+            ("127.0.0.1:5000/shop/m:1", "registry.example.com/m", "localhost/m:2", "shop/m:1", "m")] == [
+        "127.0.0.1:5000", "registry.example.com", "localhost", "docker.io", "docker.io"]
     for bad in ("registry.example.com/Team/model:2", "shop/returning customers:1", "", "shop/model:-x"):
         assert not images.REFERENCE.match(bad), bad
         with pytest.raises(UsageError, match="not an image name a registry takes"):

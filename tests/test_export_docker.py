@@ -77,8 +77,9 @@ def test_the_image_archive_loads_in_another_engine(built, docker_client, podman_
             podman.close()
 
 
-def _registry(tmp_path):
-    """Debian's docker-registry, serving on a free loopback port."""
+def _registry(tmp_path, login=None):
+    """Debian's docker-registry, serving on a free loopback port; with ``login`` (user,
+    password), only to that user."""
     binary = shutil.which("docker-registry") or "/usr/bin/docker-registry"
     if not os.path.exists(binary):
         pytest.fail("the push test needs Debian's docker-registry package")
@@ -89,17 +90,41 @@ def _registry(tmp_path):
     config.write_text(yaml.safe_dump({
         "version": 0.1, "log": {"level": "warn"},
         "storage": {"filesystem": {"rootdirectory": str(tmp_path / "store")}, "delete": {"enabled": True}},
-        "http": {"addr": f"127.0.0.1:{port}"}}))
+        "http": {"addr": f"127.0.0.1:{port}"},
+        **({"auth": {"htpasswd": {"realm": "shop", "path": str(_htpasswd(tmp_path, *login))}}} if login else {})}))
     proc = subprocess.Popen([binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
-            if requests.get(url + "/v2/", timeout=1).status_code == 200:
+            if requests.get(url + "/v2/", timeout=1).status_code in ((401,) if login else (200,)):
                 return proc, f"127.0.0.1:{port}"
         except requests.RequestException:
             time.sleep(0.1)
     proc.kill()
     pytest.fail("the registry did not start")
+
+
+def _stop(server, docker_client, ref):
+    """The registry stopped, and the image's name for it gone from the engine."""
+    server.terminate()
+    server.wait(10)
+    try:
+        docker_client.images.remove(ref, force=True)
+    except Exception:
+        pass
+
+
+def _htpasswd(tmp_path, user, password):
+    """The registry's password file: bcrypt, made by the C library (crypt(3), libxcrypt)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt
+        line = f"{user}:{crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))}\n"
+    path = tmp_path / "htpasswd"
+    path.write_text(line)
+    return path
 
 
 def test_push_to_a_registry_on_loopback(built, docker_client, tmp_path):
@@ -127,12 +152,7 @@ def test_push_to_a_registry_on_loopback(built, docker_client, tmp_path):
         bad = run_cli("push", f"{NAME}:1", f"{address}/Shop/UPPER:1")
         assert bad.returncode != 0 and "lower case" in bad.stderr and "Traceback" not in bad.stderr
     finally:
-        server.terminate()
-        server.wait(10)
-        try:
-            docker_client.images.remove(ref, force=True)
-        except Exception:
-            pass
+        _stop(server, docker_client, ref)
     down = run_cli("push", f"{NAME}:1", ref, timeout=120)           # the registry is gone now
     assert down.returncode != 0 and "registry did not take the image" in down.stderr
 
@@ -202,3 +222,29 @@ def test_the_compose_export_journals_to_its_volume(built, docker_client, demo, t
     finally:
         c.remove(force=True)
         volume.remove(force=True)
+
+
+def test_push_to_a_registry_that_asks_for_a_login(built, docker_client, tmp_path, monkeypatch):
+    """A registry with a password: before logging in, the push is refused in words that say
+    to log in, and how; after ``docker login`` (the engine's own login, kept in the user's
+    Docker settings), the same command pushes."""
+    server, address = _registry(tmp_path, login=("shop", "s3cret-Pass"))
+    ref = f"{address}/shop/returning-customers:v1"
+    config = tmp_path / "docker-config"       # this test's own Docker settings, not the machine's
+    config.mkdir()
+    monkeypatch.setenv("DOCKER_CONFIG", str(config))
+    try:
+        refused = run_cli("push", f"{NAME}:1", ref, timeout=600)
+        assert refused.returncode != 0 and "Traceback" not in refused.stderr
+        said = " ".join(refused.stderr.split())
+        assert "asks for a login" in said and f"docker login {address}" in said, said
+        login = subprocess.run(["docker", "login", address, "-u", "shop", "--password-stdin"], input="s3cret-Pass",
+                               capture_output=True, text=True, timeout=60, env={**os.environ})
+        assert login.returncode == 0, login.stderr
+        pushed = run_cli("push", f"{NAME}:1", ref, timeout=600)
+        assert pushed.returncode == 0, pushed.stderr
+        tags = requests.get(f"http://{address}/v2/shop/returning-customers/tags/list", timeout=10,
+                            auth=("shop", "s3cret-Pass")).json()
+        assert tags["tags"] == ["v1"]
+    finally:
+        _stop(server, docker_client, ref)

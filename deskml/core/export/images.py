@@ -61,6 +61,13 @@ def split_ref(ref: str) -> tuple[str, str]:
     return ref, "latest"
 
 
+def registry_host(repo: str) -> str:
+    """The registry a repository lives on, by Docker's rule: the first part when it has a dot
+    or a port or is localhost, else Docker Hub."""
+    first, slash, _ = repo.partition("/")
+    return first if slash and ("." in first or ":" in first or first == "localhost") else "docker.io"
+
+
 def push(client, tag: str, ref: str, progress=lambda words: None) -> str:
     """Tag the image as ``ref`` and push it; the digest the registry gave. A registry that
     refuses (not reachable, needs a login, not HTTPS) is said in plain words."""
@@ -88,6 +95,12 @@ def push(client, tag: str, ref: str, progress=lambda words: None) -> str:
         error = getattr(exc, "explanation", None) or str(exc)
     except requests.RequestException as exc:     # the engine itself stopped answering
         error = f"the container engine stopped answering ({exc})"
+    host = registry_host(repo)
+    if error and any(w in error.lower() for w in ("no basic auth credentials", "unauthorized",
+                                                  "authentication required", "denied: requested access")):
+        raise UsageError(f"The registry at {host} asks for a login before it takes the image.",
+                         f"Log in once with: docker login {host} (your container engine keeps the login), "
+                         "then push again.", details=error)
     if error or not digest:
         raise UsageError(f"The registry did not take the image: {error or 'no digest came back'}.",
                          "Check the address, that the registry runs, and that you are logged in to it "
