@@ -61,16 +61,6 @@ from .http import HANDOFF_NAME, REASONS, Plumbing, handoff_supported, peer_uid, 
 
 STATUS_PATH = b"/_deskml/front-door"
 PREDICT_PATH = b"/v1/predict"   # what a challenger gets; CSV batches stay with the live version
-
-
-def is_prediction(path: bytes) -> bool:
-    """A request a test's challenger takes part in: /v1/predict, and the Open Inference
-    Protocol's infer for the model (not for a version named in the path: only that version
-    knows it). CSV batches and everything else stay with the live version."""
-    return path == PREDICT_PATH or (path.startswith(b"/v2/models/") and path.endswith(b"/infer")
-                                    and b"/versions/" not in path)
-
-
 POLL = 0.05                  # seconds between looks at the config file
 UPSTREAM_IDLE = 10.0         # an idle connection to a service is closed before the service's 15 s
 KEEP_BODY = 1 << 20          # bodies up to this are kept until answered (a retry, a shadow copy)
@@ -508,6 +498,14 @@ class Client(Plumbing, asyncio.Protocol):
     def _fail(self, status, message):
         self.write(_error(status, message))
         self.close()
+
+
+def is_prediction(path: bytes) -> bool:
+    """A request a test's challenger takes part in: /v1/predict, and the Open Inference
+    Protocol's infer for the model (not for a version named in the path: only that version
+    knows it). CSV batches and everything else stay with the live version."""
+    return path == PREDICT_PATH or (path.startswith(b"/v2/models/") and path.endswith(b"/infer")
+                                    and b"/versions/" not in path)
 
 
 def _checked(config):
